@@ -1,0 +1,40 @@
+import { pino, type Logger, type LoggerOptions } from 'pino';
+
+export type { Logger };
+
+/**
+ * Keys whose values never reach a log line, wherever they sit in a logged object. Remote-side
+ * secrets (WhatsApp keys, Meta cookies) and Matrix tokens are all named by one of these.
+ */
+export const REDACTED_KEYS = [
+  'as_token', 'hs_token', 'access_token', 'accessToken', 'token', 'password', 'shared_secret',
+  'secret', 'cookie', 'cookies', 'authorization', 'Authorization', 'keys', 'creds', 'private_key',
+  'privateKey', 'session', 'sessionid', 'xs', 'pickle_key', 'store_key',
+];
+
+const redactPaths = REDACTED_KEYS.flatMap((k) => [k, `*.${k}`, `*.*.${k}`, `headers.${k}`, `req.headers.${k}`]);
+
+let root: Logger | undefined;
+
+export interface LoggingOptions {
+  level?: string;
+  /** Where lines go; defaults to stdout. Tests pass a stream to inspect output. */
+  destination?: NodeJS.WritableStream;
+}
+
+/** Configures the process-wide root logger; call once at boot. Later calls replace it. */
+export function configureLogging(opts: LoggingOptions = {}): Logger {
+  const options: LoggerOptions = {
+    level: opts.level ?? process.env.TRIBUTARY_LOG_LEVEL ?? 'info',
+    redact: { paths: redactPaths, censor: '[redacted]' },
+    base: { pid: process.pid },
+  };
+  root = opts.destination ? pino(options, opts.destination as pino.DestinationStream) : pino(options);
+  return root;
+}
+
+/** One logger per module: `const log = getLogger('portal')`; add room/event context with `.child()`. */
+export function getLogger(module: string, bindings: Record<string, unknown> = {}): Logger {
+  if (!root) root = configureLogging();
+  return root.child({ module, ...bindings });
+}
