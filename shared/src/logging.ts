@@ -1,4 +1,4 @@
-import { pino, type Logger, type LoggerOptions } from 'pino';
+import { pino, type DestinationStream, type Logger, type LoggerOptions } from 'pino';
 
 export type { Logger };
 
@@ -29,7 +29,7 @@ export function configureLogging(opts: LoggingOptions = {}): Logger {
     redact: { paths: redactPaths, censor: '[redacted]' },
     base: { pid: process.pid },
   };
-  root = opts.destination ? pino(options, opts.destination as pino.DestinationStream) : pino(options);
+  root = opts.destination ? pino(options, opts.destination as DestinationStream) : pino(options);
   return root;
 }
 

@@ -1,0 +1,11 @@
+export * from './errors.js';
+export * from './schema.js';
+export { intIn, port, httpUrl, serverName, localpart, nonEmpty, SERVER_NAME_RE, USER_ID_RE, LOCALPART_RE, MiB } from './fields.js';
+export { parseConfig, parseConfigYaml, loadConfig, type ParseOptions } from './load.js';
+export { ENV_PREFIX, RESERVED_ENV_NAMES } from './env.js';
+export { renderExampleConfig, type ExampleOptions } from './example.js';
+export * from './registration.js';
+export { GENERATED_SECRET_PATHS } from './secrets.js';
+export { encodeLocalpart, decodeLocalpart } from './localpart.js';
+export { resolveDataPath } from './paths.js';
+export * from './cli-args.js';
