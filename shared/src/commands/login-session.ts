@@ -1,0 +1,124 @@
+/**
+ * A login in progress in a management room: shows each step of the connector's LoginProcess,
+ * collects the fields of `user_input` and `cookies` steps one message at a time, keeps waiting on
+ * `display_and_wait` steps (sending the QR code as an image, replaced as it rotates), and ends on
+ * `complete`, a cancel, or an error.
+ */
+import QRCode from 'qrcode';
+import { Readable } from 'node:stream';
+import type { Bridge } from '../core/bridge.js';
+import type { LoginProcess, LoginStep, LoginInputField, LoginCookieField } from '../network/index.js';
+
+interface Session {
+  process: LoginProcess;
+  roomId: string;
+  step: LoginStep;
+  values: Record<string, string>;
+  pending: Array<LoginInputField | LoginCookieField>;
+  cancelled: boolean;
+}
+
+export class LoginSessions {
+  private readonly sessions = new Map<string, Session>();
+
+  constructor(private readonly bridge: Bridge) {}
+
+  has(mxid: string): boolean {
+    return this.sessions.has(mxid);
+  }
+
+  cancel(mxid: string): boolean {
+    const s = this.sessions.get(mxid);
+    if (!s) return false;
+    s.cancelled = true;
+    s.process.cancel();
+    this.sessions.delete(mxid);
+    return true;
+  }
+
+  async start(mxid: string, roomId: string, process: LoginProcess): Promise<void> {
+    this.cancel(mxid);
+    const step = await process.start();
+    const s: Session = { process, roomId, step, values: {}, pending: [], cancelled: false };
+    this.sessions.set(mxid, s);
+    await this.show(mxid, s);
+  }
+
+  async submit(mxid: string, roomId: string, text: string, eventId: string): Promise<void> {
+    const s = this.sessions.get(mxid);
+    if (!s) return;
+    const field = s.pending[0];
+    if (!field) return;
+    if (field.pattern && !new RegExp(field.pattern).test(text)) {
+      await this.bridge.sendNotice(roomId, `That does not look right for ${'name' in field ? field.name : field.id}; try again or send "cancel".`);
+      return;
+    }
+    s.values[field.id] = text;
+    s.pending.shift();
+    // Secrets typed into the room should not stay there.
+    if (['password', 'token', 'code'].includes((field as LoginInputField).type ?? '') || s.step.type === 'cookies') {
+      await this.bridge.api.redact(roomId, eventId, { asUser: this.bridge.botMxid, txnId: `loginredact.${eventId}` }).catch(() => undefined);
+    }
+    if (s.pending.length) return this.prompt(s);
+    try {
+      const next = s.step.type === 'cookies'
+        ? await s.process.submitCookies!(s.values)
+        : await s.process.submitUserInput!(s.values);
+      s.step = next;
+      s.values = {};
+      await this.show(mxid, s);
+    } catch (err) {
+      this.sessions.delete(mxid);
+      await this.bridge.sendNotice(roomId, `Login failed: ${(err as Error).message}`);
+    }
+  }
+
+  private async prompt(s: Session): Promise<void> {
+    const f = s.pending[0]!;
+    const what = 'name' in f ? `${f.name}${f.description ? ` (${f.description})` : ''}` : `the ${f.source.name} cookie`;
+    await this.bridge.sendNotice(s.roomId, `Please send ${what}.`);
+  }
+
+  private async show(mxid: string, s: Session): Promise<void> {
+    const step = s.step;
+    const b = this.bridge;
+    switch (step.type) {
+      case 'user_input':
+      case 'cookies':
+        s.pending = [...step.fields];
+        await b.sendNotice(s.roomId, step.instructions);
+        return this.prompt(s);
+      case 'display_and_wait':
+        await b.sendNotice(s.roomId, step.instructions);
+        if (step.display.type === 'qr' && step.display.data) await this.sendQr(s.roomId, step.display.data);
+        else if (step.display.type === 'code' && step.display.data) await b.sendNotice(s.roomId, step.display.data);
+        void this.waitLoop(mxid, s);
+        return;
+      case 'complete':
+        this.sessions.delete(mxid);
+        await b.sendNotice(s.roomId, step.instructions || `Logged in as ${step.complete.remoteName}.`);
+        return;
+    }
+  }
+
+  private async waitLoop(mxid: string, s: Session): Promise<void> {
+    try {
+      const next = await s.process.wait!();
+      if (s.cancelled) return;
+      s.step = next;
+      await this.show(mxid, s);
+    } catch (err) {
+      if (s.cancelled) return;
+      this.sessions.delete(mxid);
+      await this.bridge.sendNotice(s.roomId, `Login failed: ${(err as Error).message}`);
+    }
+  }
+
+  private async sendQr(roomId: string, data: string): Promise<void> {
+    const png = await QRCode.toBuffer(data, { type: 'png', margin: 2, scale: 6 });
+    const up = await this.bridge.media.upload({ open: async () => Readable.from(png), mimetype: 'image/png', size: png.length, filename: 'login-qr.png' }, this.bridge.botMxid);
+    await this.bridge.api.sendEvent(roomId, 'm.room.message', {
+      msgtype: 'm.image', body: 'login-qr.png', url: up.url, info: { mimetype: 'image/png', size: png.length },
+    }, { asUser: this.bridge.botMxid, txnId: `qr.${Date.now()}.${Math.random().toString(36).slice(2)}` });
+  }
+}

@@ -1,0 +1,59 @@
+/**
+ * A bounded FIFO worked by exactly one consumer: the portal's ordering guarantee. `push` waits while
+ * the queue is full (backpressure) instead of dropping, so a fast network can only slow down, never
+ * lose or reorder.
+ */
+export class OrderedQueue<T> {
+  private readonly items: T[] = [];
+  private readonly waitingPushers: Array<() => void> = [];
+  private running = false;
+  private idleWaiters: Array<() => void> = [];
+  private stopped = false;
+
+  constructor(
+    private readonly capacity: number,
+    private readonly handle: (item: T) => Promise<void>,
+    private readonly onError: (item: T, err: unknown) => void,
+  ) {}
+
+  get length(): number {
+    return this.items.length;
+  }
+
+  async push(item: T): Promise<void> {
+    while (this.items.length >= this.capacity && !this.stopped) {
+      await new Promise<void>((resolve) => this.waitingPushers.push(resolve));
+    }
+    this.items.push(item);
+    if (!this.running) void this.run();
+  }
+
+  /** Resolves when every item queued so far has been handled. */
+  async idle(): Promise<void> {
+    if (!this.running && this.items.length === 0) return;
+    await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  stop(): void {
+    this.stopped = true;
+    for (const w of this.waitingPushers.splice(0)) w();
+  }
+
+  private async run(): Promise<void> {
+    this.running = true;
+    try {
+      while (this.items.length > 0) {
+        const item = this.items.shift() as T;
+        this.waitingPushers.shift()?.();
+        try {
+          await this.handle(item);
+        } catch (err) {
+          this.onError(item, err);
+        }
+      }
+    } finally {
+      this.running = false;
+      for (const w of this.idleWaiters.splice(0)) w();
+    }
+  }
+}

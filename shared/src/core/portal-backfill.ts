@@ -1,0 +1,47 @@
+/**
+ * History for a portal: the initial backfill of a new room, and catch-up after a reconnect, both
+ * sent oldest first with their original timestamps and deduplicated by remote id. Both run inside
+ * the portal's queue, so live messages wait behind them and order is kept.
+ */
+import { isBackfilling } from '../network/index.js';
+import type { Portal } from './portal.js';
+import type { UserLogin } from './user-login.js';
+import { sendConverted } from './portal-remote.js';
+
+export async function initialBackfill(portal: Portal, login: UserLogin): Promise<number> {
+  const b = portal.bridge;
+  const cfg = b.config.bridge.backfill;
+  if (!cfg.enabled || cfg.max_initial_messages <= 0 || !isBackfilling(login.client)) return 0;
+  const res = await login.client.fetchMessages({ portal: portal.key, forward: false, count: cfg.max_initial_messages });
+  return sendNew(portal, login, res.messages);
+}
+
+/** Fetches what the network has after the newest bridged message. */
+export async function catchUp(portal: Portal, login: UserLogin): Promise<number> {
+  const b = portal.bridge;
+  const cfg = b.config.bridge.backfill;
+  if (!portal.roomId || !isBackfilling(login.client)) return 0;
+  const last = await b.db.messages.getLast(portal.key);
+  if (!last) return 0;
+  let total = 0;
+  let anchor = { id: last.id as never, timestamp: last.timestamp };
+  while (total < cfg.max_catchup_messages) {
+    const res = await login.client.fetchMessages({ portal: portal.key, forward: true, anchor, count: Math.min(100, cfg.max_catchup_messages - total) });
+    total += await sendNew(portal, login, res.messages);
+    const newest = res.messages[res.messages.length - 1];
+    if (!res.hasMore || !newest) break;
+    anchor = { id: newest.id as never, timestamp: newest.timestamp };
+  }
+  if (total) portal.log.info({ count: total }, 'caught up missed messages');
+  return total;
+}
+
+async function sendNew(portal: Portal, login: UserLogin, messages: Parameters<typeof sendConverted>[2][]): Promise<number> {
+  let sent = 0;
+  for (const msg of messages) {
+    if ((await portal.bridge.db.messages.getAllParts(portal.key, msg.id)).length) continue;
+    await sendConverted(portal, login, msg, { backfill: true });
+    sent++;
+  }
+  return sent;
+}

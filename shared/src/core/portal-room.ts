@@ -1,0 +1,160 @@
+/**
+ * Creating a portal's Matrix room and keeping its state (name, topic, avatar, members, power
+ * levels) in line with the network's ChatInfo.
+ */
+import type { ChatAvatar, ChatInfo, ChatMember, RemoteUserId } from '../network/index.js';
+import type { Portal } from './portal.js';
+import type { UserLogin } from './user-login.js';
+
+const BOT_LEVEL = 100;
+const USER_LEVEL = 50;
+
+export function bridgeInfoContent(portal: Portal): Record<string, unknown> {
+  const b = portal.bridge;
+  const n = b.connector.name;
+  return {
+    bridgebot: b.botMxid,
+    creator: b.botMxid,
+    protocol: { id: n.protocolId, displayname: n.displayName, external_url: n.networkUrl, ...(n.networkIcon ? { avatar_url: n.networkIcon } : {}) },
+    channel: { id: portal.row.id, displayname: portal.row.name ?? undefined },
+    ...(portal.row.receiver ? { 'net.tributary.receiver': portal.row.receiver } : {}),
+  };
+}
+
+export function bridgeStateKey(portal: Portal): string {
+  return `net.tributary://${portal.bridge.connector.name.networkId}/${encodeURIComponent(portal.row.id)}`;
+}
+
+/** Creates the room if it does not exist; returns its id. Runs inside the portal queue. */
+export async function ensureRoom(portal: Portal, login: UserLogin, given?: ChatInfo): Promise<string> {
+  if (portal.roomId) return portal.roomId;
+  const b = portal.bridge;
+  const info = given ?? (await login.client.getChatInfo(portal.key));
+  const isDm = info.type === 'dm';
+  const members = (info.members ?? []).filter((m) => (m.membership ?? 'join') === 'join');
+  const ghostMembers = members.filter((m) => !login.client.isThisUser(m.user));
+  const dmPartner = isDm ? (info.otherUser ?? ghostMembers[0]?.user) : undefined;
+
+  // Room version 12 (MSC4289) gives the creator unlimited power and refuses it in `users`; older
+  // versions need the bot listed explicitly.
+  const levels: Record<string, number> = { [login.userMxid]: USER_LEVEL };
+  if (!b.creatorHasImplicitPower) levels[b.botMxid] = BOT_LEVEL;
+  for (const m of ghostMembers) if (m.powerLevel) levels[b.ghostMxid(m.user)] = m.powerLevel;
+  const own = members.find((m) => login.client.isThisUser(m.user));
+  if (own?.powerLevel && own.powerLevel > USER_LEVEL) levels[login.userMxid] = Math.min(own.powerLevel, 99);
+
+  const initialState: Array<Record<string, unknown>> = [
+    { type: 'm.bridge', state_key: bridgeStateKey(portal), content: bridgeInfoContent(portal) },
+    { type: 'uk.half-shot.bridge', state_key: bridgeStateKey(portal), content: bridgeInfoContent(portal) },
+  ];
+  if (info.topic) initialState.push({ type: 'm.room.topic', state_key: '', content: { topic: info.topic } });
+  const name = isDm ? undefined : info.name;
+
+  const roomId = await b.api.createRoom({
+    visibility: 'private',
+    preset: 'private_chat',
+    is_direct: isDm,
+    invite: [login.userMxid],
+    ...(name ? { name } : {}),
+    creation_content: { 'm.federate': b.config.bridge.federate_rooms },
+    initial_state: initialState,
+    power_level_content_override: {
+      users: levels,
+      events: { 'm.room.name': info.powerLevels?.name ?? 0, 'm.room.topic': info.powerLevels?.topic ?? 0, 'm.room.avatar': info.powerLevels?.avatar ?? 0, 'm.reaction': 0, 'm.room.redaction': 0 },
+      invite: info.powerLevels?.invite ?? 0,
+      kick: info.powerLevels?.kick ?? 50,
+      state_default: 50,
+      events_default: 0,
+      users_default: 0,
+    },
+  }, b.botMxid);
+
+  await portal.update({
+    mxid: roomId, roomType: info.type, name: info.name ?? null, nameSet: !!name, topic: info.topic ?? null,
+    topicSet: !!info.topic, otherUserId: dmPartner ?? null,
+    disappearType: info.disappear?.type ?? null, disappearTimerMs: info.disappear?.timerMs ?? null,
+  });
+  b.registerPortalRoom(portal);
+  portal.log.info({ room: roomId }, 'created portal room');
+
+  for (const m of ghostMembers) await joinGhost(portal, m);
+  if (info.avatar) await setRoomAvatar(portal, info.avatar);
+  await b.db.userPortals.upsert({ loginId: login.id, portalId: portal.row.id, portalReceiver: portal.row.receiver, userMxid: login.userMxid, inSpace: false, preferred: true });
+  await b.spaces.addPortal(login, portal).catch((err) => portal.log.warn({ err }, 'could not add the portal to the space'));
+  return roomId;
+}
+
+async function joinGhost(portal: Portal, m: ChatMember): Promise<void> {
+  const ghost = await portal.bridge.getGhost(m.user);
+  if (m.displayName && !ghost.row.nameSet) await ghost.updateInfo({ name: m.displayName }).catch(() => undefined);
+  await ghost.ensureJoined(portal.roomId!);
+}
+
+export async function setRoomAvatar(portal: Portal, avatar: ChatAvatar): Promise<void> {
+  const b = portal.bridge;
+  if (!portal.roomId || (avatar.id === portal.row.avatarId && portal.row.avatarSet)) return;
+  let url = '';
+  if (!avatar.remove) {
+    if (!avatar.source) return;
+    url = (await b.media.upload(avatar.source, b.botMxid)).url;
+  }
+  await b.api.sendState(portal.roomId, 'm.room.avatar', '', avatar.remove ? {} : { url }, b.botMxid);
+  await portal.update({ avatarId: avatar.remove ? null : avatar.id, avatarMxc: url || null, avatarSet: true });
+}
+
+/** Applies name/topic/avatar/members from the network to an existing room, sent as `sender`. */
+export async function applyChatInfo(portal: Portal, login: UserLogin, info: Partial<ChatInfo>, sender?: RemoteUserId): Promise<void> {
+  const b = portal.bridge;
+  const roomId = portal.roomId;
+  if (!roomId) return;
+  const actor = sender ? await b.actorFor(portal, login, sender) : b.botMxid;
+  if (info.name !== undefined && info.name !== portal.row.name && portal.row.roomType !== 'dm') {
+    await sendStateAs(portal, actor, 'm.room.name', { name: info.name });
+    await portal.update({ name: info.name, nameSet: true });
+  }
+  if (info.topic !== undefined && info.topic !== portal.row.topic) {
+    await sendStateAs(portal, actor, 'm.room.topic', { topic: info.topic });
+    await portal.update({ topic: info.topic, topicSet: true });
+  }
+  if (info.avatar) await setRoomAvatar(portal, info.avatar);
+  if (info.members) {
+    for (const m of info.members) {
+      if (login.client.isThisUser(m.user)) continue;
+      if ((m.membership ?? 'join') === 'join') await joinGhost(portal, m);
+    }
+    if (info.membersComplete) {
+      const keep = new Set(info.members.filter((m) => (m.membership ?? 'join') === 'join').map((m) => b.ghostMxid(m.user)));
+      for (const mxid of await b.api.joinedMembers(roomId, b.botMxid)) {
+        if (b.isGhost(mxid) && !keep.has(mxid)) await b.api.leave(roomId, mxid).catch(() => undefined);
+      }
+    }
+  }
+}
+
+/** Sends room state as a ghost; falls back to the bot when the ghost lacks the power level. */
+export async function sendStateAs(portal: Portal, actor: string, type: string, content: Record<string, unknown>): Promise<void> {
+  const b = portal.bridge;
+  try {
+    await b.api.sendState(portal.roomId!, type, '', content, actor);
+  } catch {
+    await b.api.sendState(portal.roomId!, type, '', content, b.botMxid);
+  }
+}
+
+/** Power levels a remote role maps to, set by the bot. */
+export async function setMemberPowerLevels(portal: Portal, members: ChatMember[]): Promise<void> {
+  const b = portal.bridge;
+  if (!portal.roomId) return;
+  const pl = (await b.api.getState<{ users?: Record<string, number> }>(portal.roomId, 'm.room.power_levels', '', b.botMxid)) ?? {};
+  const users = { ...(pl.users ?? {}) };
+  let changed = false;
+  for (const m of members) {
+    if (m.powerLevel === undefined) continue;
+    const mxid = b.ghostMxid(m.user);
+    if ((users[mxid] ?? 0) !== m.powerLevel) {
+      users[mxid] = m.powerLevel;
+      changed = true;
+    }
+  }
+  if (changed) await b.api.sendState(portal.roomId, 'm.room.power_levels', '', { ...pl, users }, b.botMxid);
+}

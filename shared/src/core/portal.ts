@@ -1,0 +1,81 @@
+/**
+ * A chat: one Matrix room, one ordered queue. Remote events and Matrix events for the chat go
+ * through the same queue and are handled one at a time, which is what keeps order in both
+ * directions. The handlers live beside this file, split by direction.
+ */
+import type { Logger } from '../logging.js';
+import type { PortalRow } from '../db/queries/portals.js';
+import type { PortalKey, RemoteEvent } from '../network/index.js';
+import type { MatrixRoomEvent, EphemeralEvent } from '../matrix/transaction.js';
+import { OrderedQueue } from './ordered-queue.js';
+import type { Bridge } from './bridge.js';
+import type { UserLogin } from './user-login.js';
+import { handleRemoteEvent } from './portal-remote.js';
+import { handleMatrixEvent, handleMatrixEphemeral } from './portal-matrix.js';
+
+export type PortalItem =
+  | { kind: 'remote'; login: UserLogin; evt: RemoteEvent; done?: () => void }
+  | { kind: 'matrix'; event: MatrixRoomEvent; done: () => Promise<void> }
+  | { kind: 'ephemeral'; event: EphemeralEvent }
+  | { kind: 'task'; run: () => Promise<void> };
+
+export class Portal {
+  readonly queue: OrderedQueue<PortalItem>;
+  readonly log: Logger;
+  /** Last typing state sent per Matrix user, so repeats of m.typing are not forwarded. */
+  readonly typingState = new Map<string, boolean>();
+
+  constructor(readonly bridge: Bridge, public row: PortalRow) {
+    this.log = bridge.log.child({ portal: row.id, receiver: row.receiver || undefined });
+    this.queue = new OrderedQueue<PortalItem>(bridge.config.bridge.portal_queue_size, (item) => this.handle(item), (item, err) => {
+      this.log.error({ err, kind: item.kind }, 'portal event handler failed');
+    });
+  }
+
+  get key(): PortalKey {
+    return { id: this.row.id, receiver: this.row.receiver } as PortalKey;
+  }
+
+  get roomId(): string | null {
+    return this.row.mxid;
+  }
+
+  get isDm(): boolean {
+    return this.row.roomType === 'dm';
+  }
+
+  async update(patch: Partial<PortalRow>): Promise<void> {
+    this.row = { ...this.row, ...patch };
+    await this.bridge.db.portals.update(this.key, patch);
+  }
+
+  /** Runs a function inside the portal's queue, after everything queued before it. */
+  runInQueue<T>(fn: () => Promise<T>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      void this.queue.push({ kind: 'task', run: () => fn().then(resolve, reject) });
+    });
+  }
+
+  private async handle(item: PortalItem): Promise<void> {
+    switch (item.kind) {
+      case 'remote':
+        try {
+          await handleRemoteEvent(this, item.login, item.evt);
+        } finally {
+          item.done?.();
+        }
+        return;
+      case 'matrix':
+        try {
+          await handleMatrixEvent(this, item.event);
+        } finally {
+          await item.done();
+        }
+        return;
+      case 'ephemeral':
+        return handleMatrixEphemeral(this, item.event);
+      case 'task':
+        return item.run();
+    }
+  }
+}

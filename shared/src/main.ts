@@ -1,0 +1,180 @@
+/**
+ * runBridge(connector): the whole process around a connector. Parses the CLI (-e example config,
+ * -g registration, -c run), loads the config, migrates the database, starts the appservice
+ * listener, checks the homeserver both ways, connects stored logins, and shuts down cleanly.
+ */
+import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
+import { Bridge as MabBridge, AppServiceRegistration } from 'matrix-appservice-bridge';
+import {
+  parseCliArgs, usageText, loadConfig, makeConfigSchema, renderExampleConfig, buildRegistration, renderRegistrationYaml,
+  fillGeneratedSecrets, CliUsageError, ConfigError, resolveDataPath, type CoreConfig,
+} from './config/index.js';
+import { openDatabase, type Database } from './db/database.js';
+import { configureLogging, getLogger } from './logging.js';
+import type { NetworkConnector } from './network/index.js';
+import { TributaryAppService } from './matrix/appservice.js';
+import { MatrixApi, MatrixApiError } from './matrix/matrix-api.js';
+import { Bridge } from './core/bridge.js';
+import { CommandProcessor, type Command } from './commands/processor.js';
+import { addStatusRoutes } from './core/status-routes.js';
+
+export interface RunOptions {
+  argv?: string[];
+  env?: NodeJS.ProcessEnv;
+  extraCommands?: Command[];
+}
+
+export interface RunningBridge {
+  bridge: Bridge;
+  db: Database;
+  stop(): Promise<void>;
+}
+
+export class StartupError extends Error {}
+
+/** The CLI entry point; never returns while the bridge runs. Exit codes: 0 ok, 1 failure, 2 usage. */
+export async function runBridgeCli(connector: NetworkConnector<unknown>, opts: RunOptions = {}): Promise<void> {
+  const name = connector.name.networkId;
+  try {
+    const running = await runBridge(connector, opts);
+    if (!running) return;
+    const shutdown = async (signal: string) => {
+      getLogger('main').info({ signal }, 'shutting down');
+      await running.stop();
+      process.exit(0);
+    };
+    process.once('SIGTERM', () => void shutdown('SIGTERM'));
+    process.once('SIGINT', () => void shutdown('SIGINT'));
+  } catch (err) {
+    if (err instanceof CliUsageError) {
+      process.stderr.write(`${err.message}\n\n${usageText(name)}\n`);
+      process.exit(2);
+    }
+    if (err instanceof ConfigError || err instanceof StartupError) {
+      process.stderr.write(`${err.message}\n`);
+      process.exit(1);
+    }
+    process.stderr.write(`Fatal error: ${(err as Error).stack ?? String(err)}\n`);
+    process.exit(1);
+  }
+}
+
+export async function runBridge(connector: NetworkConnector<unknown>, opts: RunOptions = {}): Promise<RunningBridge | undefined> {
+  const name = connector.name.networkId;
+  const args = parseCliArgs(opts.argv ?? process.argv.slice(2), name);
+  const schema = makeConfigSchema(name, connector.configSchema);
+  if (args.mode === 'help') {
+    process.stdout.write(usageText(name) + '\n');
+    return undefined;
+  }
+  if (args.mode === 'example') {
+    writeFileSync(args.example, renderExampleConfig(schema));
+    process.stdout.write(`Wrote the example config to ${args.example}\n`);
+    return undefined;
+  }
+  if (args.mode === 'registration') {
+    if (!existsSync(args.config)) throw new StartupError(`Config file ${args.config} not found; write one with -e first.`);
+    const filled = fillGeneratedSecrets(readFileSync(args.config, 'utf8'));
+    if (filled.changed) writeFileSync(args.config, filled.text);
+    const config = loadConfig(schema, args.config, opts.env ?? process.env) as CoreConfig;
+    writeFileSync(args.registration, renderRegistrationYaml(buildRegistration(config)), { mode: 0o600 });
+    process.stdout.write(`Wrote the registration to ${args.registration}; add it to app_service_config_files in homeserver.yaml.\n`);
+    return undefined;
+  }
+  const config = loadConfig(schema, args.config, opts.env ?? process.env) as CoreConfig & { network: unknown };
+  configureLogging({ level: config.logging.level });
+  const log = getLogger('main');
+  mkdirSync(config.data_dir, { recursive: true });
+
+  const db = await openDatabase({
+    type: config.database.type, uri: config.database.type === 'sqlite' ? resolveDataPath(config, config.database.uri) : config.database.uri,
+    maxConnections: config.database.max_connections,
+  });
+  await db.migrate();
+  if (connector.migrations) await db.migrateSection(connector.migrations.section, connector.migrations.migrations);
+
+  const registration = buildRegistration(config);
+  const bridge = new Bridge(config, db, connector);
+  bridge.commands = new CommandProcessor(bridge, opts.extraCommands);
+
+  const mab = new MabBridge({
+    homeserverUrl: config.homeserver.address,
+    domain: config.homeserver.domain,
+    registration: AppServiceRegistration.fromObject(registration as never)!,
+    controller: { onEvent: () => undefined },
+    disableStores: true,
+    disableContext: true,
+  });
+  try {
+    await mab.initialise();
+  } catch (err) {
+    await db.close();
+    throw new StartupError(`Cannot reach the homeserver at ${config.homeserver.address}: ${(err as Error).message}`);
+  }
+  const appservice = new TributaryAppService({
+    homeserverToken: config.appservice.hs_token,
+    maxBodyBytes: config.appservice.max_body_bytes,
+    handlers: {
+      onTransaction: (txnId, txn) => bridge.intake.onTransaction(txnId, txn),
+      onUserQuery: async (userId) => bridge.isGhost(userId),
+    },
+  });
+  addStatusRoutes(appservice, bridge);
+  await mab.listen(config.appservice.port, config.appservice.hostname, 64, appservice);
+  log.info({ port: config.appservice.port }, 'appservice listening');
+
+  if (config.homeserver.ping_on_start) await pingHomeserver(bridge.api, config, appservice);
+  await bridge.api.register(config.appservice.bot.username);
+  await bridge.detectRoomVersion();
+  await bridge.api.setDisplayName(bridge.botMxid, config.appservice.bot.displayname).catch(() => undefined);
+  if (config.appservice.bot.avatar) await bridge.api.setAvatarUrl(bridge.botMxid, config.appservice.bot.avatar).catch(() => undefined);
+
+  connector.init(bridge);
+  await connector.start();
+  await bridge.startLogins();
+  bridge.intake.kick();
+  bridge.disappearing.start();
+  ready = true;
+  log.info('bridge started');
+
+  return {
+    bridge, db,
+    async stop() {
+      await bridge.stop();
+      await connector.stop?.();
+      await appservice.close().catch(() => undefined);
+      await bridge.idle().catch(() => undefined);
+      await db.close();
+    },
+  };
+}
+
+export let ready = false;
+
+/**
+ * Asks the homeserver to call us back (`/appservice/{id}/ping`), which proves both tokens and both
+ * URLs. Each failure names the setting to fix.
+ */
+async function pingHomeserver(api: MatrixApi, config: CoreConfig, as: TributaryAppService): Promise<void> {
+  const txn = randomUUID();
+  try {
+    await api.request('POST', `/_matrix/client/v1/appservice/${encodeURIComponent(config.appservice.id)}/ping`, { body: { transaction_id: txn }, retries: 2 });
+  } catch (err) {
+    if (!(err instanceof MatrixApiError)) throw err;
+    const body = (err.body ?? {}) as Record<string, unknown>;
+    const hints: Record<string, string> = {
+      M_CONNECTION_FAILED: `the homeserver cannot reach the bridge at ${config.appservice.address}; check appservice.address and that the registration's url matches it`,
+      M_CONNECTION_TIMEOUT: `the homeserver timed out reaching the bridge at ${config.appservice.address}`,
+      M_BAD_STATUS: body.status === 403 || body.status === 401
+        ? 'the homeserver reached the bridge but with a different hs_token; regenerate the registration (-g) and restart the homeserver'
+        : `the bridge answered the homeserver's ping with HTTP ${String(body.status)}`,
+      M_UNKNOWN_TOKEN: 'the homeserver does not know this as_token; is the registration file listed in app_service_config_files, and was the homeserver restarted?',
+      M_FORBIDDEN: `the as_token belongs to a different appservice id than "${config.appservice.id}"; regenerate the registration`,
+      M_CONNECTION_FAILED_0: '',
+    };
+    const hint = err.status === 0 ? `cannot reach the homeserver at ${config.homeserver.address}` : hints[err.errcode] ?? err.message;
+    throw new StartupError(`Homeserver check failed: ${hint} (${err.errcode}).`);
+  }
+  if (as.lastPingTxnId !== txn) getLogger('main').warn('the homeserver answered the ping without calling the bridge');
+}

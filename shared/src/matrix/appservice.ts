@@ -1,0 +1,126 @@
+/**
+ * The appservice HTTP intake. We subclass matrix-appservice's AppService (so matrix-appservice-bridge
+ * keeps working with it) but replace its express app with our own handler, because the stock one
+ * accepts `?access_token=`, answers oversized bodies with HTML, drops to-device and MSC3202 fields,
+ * and acknowledges transactions before anything is durable.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { AppService } from 'matrix-appservice-bridge';
+import { getLogger } from '../logging.js';
+import { HttpError, bearerToken, readJsonObject, safeEqual, sendError, sendJson } from './http-util.js';
+import { parseTransaction, type ParsedTransaction } from './transaction.js';
+
+const log = getLogger('appservice');
+
+export type RouteHandler = (req: IncomingMessage, res: ServerResponse, url: URL) => Promise<void> | void;
+
+export interface AppserviceHandlers {
+  /** Must resolve only once the transaction is durably queued; the 200 is sent after it. */
+  onTransaction(txnId: string, txn: ParsedTransaction): Promise<void>;
+  onUserQuery?(userId: string): Promise<boolean>;
+  onAliasQuery?(alias: string): Promise<boolean>;
+}
+
+export interface TributaryAppServiceOptions {
+  homeserverToken: string;
+  maxBodyBytes: number;
+  handlers: AppserviceHandlers;
+}
+
+interface ExtraRoute { method: string; prefix: string; handler: RouteHandler }
+
+export class TributaryAppService extends AppService {
+  private readonly opts: TributaryAppServiceOptions;
+  private readonly extraRoutes: ExtraRoute[] = [];
+  /** Set by the ping handler so the start-up self-check can see the homeserver reached us. */
+  lastPingTxnId: string | undefined;
+
+  constructor(opts: TributaryAppServiceOptions) {
+    super({ homeserverToken: opts.homeserverToken, httpMaxSizeBytes: opts.maxBodyBytes });
+    this.opts = opts;
+    // AppService.listen() serves `this.app`; any request handler function works with http.createServer.
+    (this as unknown as { app: unknown }).app = (req: IncomingMessage, res: ServerResponse) => {
+      this.route(req, res).catch((err) => {
+        log.error({ err }, 'unhandled error in HTTP handler');
+        sendError(res, 500, 'M_UNKNOWN', 'internal error');
+      });
+    };
+  }
+
+  /** Routes outside /_matrix/app (health, provisioning, bridge state); matched by path prefix. */
+  addRoute(method: string, prefix: string, handler: RouteHandler): void {
+    this.extraRoutes.push({ method, prefix, handler });
+  }
+
+  private async route(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    let url: URL;
+    try {
+      url = new URL(req.url ?? '/', 'http://localhost');
+    } catch {
+      return sendError(res, 400, 'M_UNRECOGNIZED', 'malformed URL');
+    }
+    const path = url.pathname;
+    try {
+      if (path.startsWith('/_matrix/app/')) return await this.routeAppservice(req, res, url);
+      for (const r of this.extraRoutes) {
+        if ((r.method === '*' || r.method === req.method) && path.startsWith(r.prefix)) {
+          return await r.handler(req, res, url);
+        }
+      }
+      sendError(res, 404, 'M_UNRECOGNIZED', 'unknown endpoint');
+    } catch (err) {
+      if (err instanceof HttpError) return sendError(res, err.status, err.errcode, err.message);
+      throw err;
+    }
+  }
+
+  private checkAuth(req: IncomingMessage, url: URL): void {
+    const token = bearerToken(req);
+    if (token === undefined) {
+      const hint = url.searchParams.has('access_token') ? ' (the access_token query parameter is not accepted)' : '';
+      throw new HttpError(401, 'M_UNAUTHORIZED', `missing Authorization: Bearer header${hint}`);
+    }
+    if (!safeEqual(token, this.opts.homeserverToken)) {
+      throw new HttpError(403, 'M_FORBIDDEN', 'invalid homeserver token');
+    }
+  }
+
+  private async routeAppservice(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+    this.checkAuth(req, url);
+    const parts = url.pathname.split('/').slice(3); // ['v1', 'transactions', id]
+    if (parts[0] !== 'v1') throw new HttpError(404, 'M_UNRECOGNIZED', 'unknown appservice API version');
+    const [, what, rawArg] = parts;
+    const arg = rawArg === undefined ? undefined : safeDecode(rawArg);
+    if (what === 'transactions' && arg && parts.length === 3) {
+      if (req.method !== 'PUT') throw new HttpError(405, 'M_UNRECOGNIZED', 'use PUT');
+      const body = await readJsonObject(req, this.opts.maxBodyBytes);
+      const txn = parseTransaction(body);
+      await this.opts.handlers.onTransaction(arg, txn);
+      return sendJson(res, 200, {});
+    }
+    if (what === 'ping' && parts.length === 2) {
+      if (req.method !== 'POST') throw new HttpError(405, 'M_UNRECOGNIZED', 'use POST');
+      const body = await readJsonObject(req, 65536);
+      if (typeof body.transaction_id === 'string') this.lastPingTxnId = body.transaction_id;
+      return sendJson(res, 200, {});
+    }
+    if (what === 'users' && arg && parts.length === 3 && req.method === 'GET') {
+      const known = (await this.opts.handlers.onUserQuery?.(arg)) ?? false;
+      return known ? sendJson(res, 200, {}) : sendError(res, 404, 'M_NOT_FOUND', 'no such user');
+    }
+    if (what === 'rooms' && arg && parts.length === 3 && req.method === 'GET') {
+      const known = (await this.opts.handlers.onAliasQuery?.(arg)) ?? false;
+      return known ? sendJson(res, 200, {}) : sendError(res, 404, 'M_NOT_FOUND', 'no such room alias');
+    }
+    if (what === 'thirdparty') return sendError(res, 404, 'M_NOT_FOUND', 'no third-party protocols');
+    throw new HttpError(404, 'M_UNRECOGNIZED', 'unknown appservice endpoint');
+  }
+}
+
+function safeDecode(s: string): string {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    throw new HttpError(400, 'M_INVALID_PARAM', 'malformed path parameter');
+  }
+}

@@ -1,0 +1,74 @@
+/**
+ * Media between the homeserver and networks, streamed both ways: uploads go from the network's
+ * stream straight into the homeserver's upload endpoint, downloads use the authenticated media
+ * endpoints (Matrix v1.11) and hand the caller a stream. The homeserver's `m.upload.size` is read
+ * once and refreshed hourly.
+ */
+import { Readable, Transform } from 'node:stream';
+import { ErrTooLarge, type MediaSource, type UploadedMedia } from '../network/index.js';
+import { getLogger } from '../logging.js';
+import { MatrixApiError, type MatrixApi, enc } from './matrix-api.js';
+
+const log = getLogger('media');
+
+export interface DownloadedMedia {
+  stream: Readable;
+  mimetype: string;
+  size?: number;
+}
+
+export class MediaBridge {
+  private maxUpload: number;
+  private fetchedAt = 0;
+
+  constructor(private readonly api: MatrixApi, private readonly botMxid: string, fallbackMax: number) {
+    this.maxUpload = fallbackMax;
+  }
+
+  async maxUploadSize(): Promise<number> {
+    if (Date.now() - this.fetchedAt < 3_600_000) return this.maxUpload;
+    this.fetchedAt = Date.now();
+    try {
+      const cfg = await this.api.request<{ 'm.upload.size'?: number }>('GET', '/_matrix/client/v1/media/config', { asUser: this.botMxid, retries: 1 });
+      if (typeof cfg['m.upload.size'] === 'number') this.maxUpload = cfg['m.upload.size'];
+    } catch (err) {
+      log.warn({ err: (err as Error).message }, 'could not read the media config; using the fallback upload limit');
+    }
+    return this.maxUpload;
+  }
+
+  async upload(src: MediaSource, asUser: string): Promise<UploadedMedia> {
+    const max = await this.maxUploadSize();
+    if (src.size !== undefined && src.size > max) throw ErrTooLarge(src.size, max);
+    const input = await src.open();
+    let seen = 0;
+    // Counts bytes as they pass and aborts past the limit, for sources that did not know their size.
+    const limiter = new Transform({
+      transform(chunk: Buffer, _enc, cb) {
+        seen += chunk.length;
+        if (seen > max) cb(ErrTooLarge(seen, max));
+        else cb(null, chunk);
+      },
+    });
+    input.on('error', (e) => limiter.destroy(e));
+    const body = input.pipe(limiter);
+    const r = await this.api.request<{ content_uri: string }>('POST', '/_matrix/media/v3/upload', {
+      asUser, rawBody: body, contentType: src.mimetype, contentLength: src.size,
+      query: { filename: src.filename },
+    });
+    return { url: r.content_uri, size: src.size ?? seen, mimetype: src.mimetype };
+  }
+
+  /** Opens an `mxc://` URI for reading. */
+  async download(mxc: string): Promise<DownloadedMedia> {
+    const m = /^mxc:\/\/([^/]+)\/([A-Za-z0-9_-]+)$/.exec(mxc);
+    if (!m) throw new MatrixApiError(400, 'M_INVALID_PARAM', `not a valid mxc URI: ${mxc.slice(0, 100)}`);
+    const res = await this.api.raw('GET', `/_matrix/client/v1/media/download/${enc(m[1]!)}/${enc(m[2]!)}`, { asUser: this.botMxid, retries: 2 });
+    const len = res.headers.get('content-length');
+    return {
+      stream: Readable.fromWeb(res.body as import('node:stream/web').ReadableStream),
+      mimetype: res.headers.get('content-type') ?? 'application/octet-stream',
+      size: len ? Number(len) : undefined,
+    };
+  }
+}
