@@ -14,7 +14,7 @@ import { openDatabase, type Database } from './db/database.js';
 import { configureLogging, getLogger } from './logging.js';
 import type { NetworkConnector } from './network/index.js';
 import { TributaryAppService } from './matrix/appservice.js';
-import { MatrixApi, MatrixApiError } from './matrix/matrix-api.js';
+import { MatrixApiError, type MatrixApi } from './matrix/matrix-api.js';
 import { Bridge } from './core/bridge.js';
 import { CommandProcessor, type Command } from './commands/processor.js';
 import { addStatusRoutes } from './core/status-routes.js';

@@ -9,14 +9,14 @@ import type { UserLogin } from './user-login.js';
 const BOT_LEVEL = 100;
 const USER_LEVEL = 50;
 
-export function bridgeInfoContent(portal: Portal): Record<string, unknown> {
+export function bridgeInfoContent(portal: Portal, name = portal.row.name): Record<string, unknown> {
   const b = portal.bridge;
   const n = b.connector.name;
   return {
     bridgebot: b.botMxid,
     creator: b.botMxid,
     protocol: { id: n.protocolId, displayname: n.displayName, external_url: n.networkUrl, ...(n.networkIcon ? { avatar_url: n.networkIcon } : {}) },
-    channel: { id: portal.row.id, displayname: portal.row.name ?? undefined },
+    channel: { id: portal.row.id, displayname: name ?? undefined },
     ...(portal.row.receiver ? { 'net.tributary.receiver': portal.row.receiver } : {}),
   };
 }
@@ -44,8 +44,9 @@ export async function ensureRoom(portal: Portal, login: UserLogin, given?: ChatI
   if (own?.powerLevel && own.powerLevel > USER_LEVEL) levels[login.userMxid] = Math.min(own.powerLevel, 99);
 
   const initialState: Array<Record<string, unknown>> = [
-    { type: 'm.bridge', state_key: bridgeStateKey(portal), content: bridgeInfoContent(portal) },
-    { type: 'uk.half-shot.bridge', state_key: bridgeStateKey(portal), content: bridgeInfoContent(portal) },
+    // The row gets the name only after the room exists; the channel name is needed now.
+    { type: 'm.bridge', state_key: bridgeStateKey(portal), content: bridgeInfoContent(portal, info.name ?? null) },
+    { type: 'uk.half-shot.bridge', state_key: bridgeStateKey(portal), content: bridgeInfoContent(portal, info.name ?? null) },
   ];
   if (info.topic) initialState.push({ type: 'm.room.topic', state_key: '', content: { topic: info.topic } });
   const name = isDm ? undefined : info.name;

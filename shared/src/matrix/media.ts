@@ -5,6 +5,7 @@
  * once and refreshed hourly.
  */
 import { Readable, Transform } from 'node:stream';
+import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { ErrTooLarge, type MediaSource, type UploadedMedia } from '../network/index.js';
 import { getLogger } from '../logging.js';
 import { MatrixApiError, type MatrixApi, enc } from './matrix-api.js';
@@ -66,7 +67,7 @@ export class MediaBridge {
     const res = await this.api.raw('GET', `/_matrix/client/v1/media/download/${enc(m[1]!)}/${enc(m[2]!)}`, { asUser: this.botMxid, retries: 2 });
     const len = res.headers.get('content-length');
     return {
-      stream: Readable.fromWeb(res.body as import('node:stream/web').ReadableStream),
+      stream: Readable.fromWeb(res.body as WebReadableStream),
       mimetype: res.headers.get('content-type') ?? 'application/octet-stream',
       size: len ? Number(len) : undefined,
     };

@@ -48,7 +48,7 @@ export interface ParsedTransaction {
 const MAX_ID = 255;
 const isObj = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
 const isId = (v: unknown, sigil: string): v is string =>
-  typeof v === 'string' && v.length > 1 && v.length <= MAX_ID && v.startsWith(sigil) && !/[\s\u0000]/.test(v);
+  typeof v === 'string' && v.length > 1 && v.length <= MAX_ID && v.startsWith(sigil) && !/\s/.test(v) && !v.includes('\u0000');
 
 function bad(msg: string): never {
   throw new HttpError(400, 'M_BAD_JSON', msg);
@@ -97,6 +97,10 @@ export function parseTransaction(body: Record<string, unknown>): ParsedTransacti
   if (otk !== undefined && !isObj(otk)) bad('org.matrix.msc3202.device_one_time_keys_count must be an object');
   if (fallback !== undefined && !isObj(fallback)) bad('org.matrix.msc3202.device_unused_fallback_key_types must be an object');
   if (lists !== undefined && !isObj(lists)) bad('org.matrix.msc3202.device_lists must be an object');
+  for (const k of ['changed', 'left'] as const) {
+    const l = (lists as Record<string, unknown> | undefined)?.[k];
+    if (l !== undefined && !(Array.isArray(l) && l.every((u) => isId(u, '@')))) bad(`org.matrix.msc3202.device_lists.${k} must be an array of user ids`);
+  }
   return {
     events,
     ephemeral,

@@ -1,0 +1,60 @@
+/**
+ * Every test, in the order that fails fastest: lint, types, generated examples, unit tests (SQLite
+ * and PostgreSQL), then the e2e suites against a real Synapse on SQLite and again on PostgreSQL.
+ * Prints one closing line "N passed, N failed". Steps can be picked: `npm test -- unit e2e-sqlite`.
+ */
+import { spawn } from 'node:child_process';
+import { resolve } from 'node:path';
+
+const ROOT = resolve(import.meta.dirname, '..');
+
+interface Step { name: string; cmd: string[]; env?: Record<string, string>; mocha?: boolean }
+
+const MOCHA = ['npx', 'mocha'];
+const STEPS: Step[] = [
+  // Idempotent and quick once done: Synapse in its cached virtualenv, PostgreSQL's binaries.
+  { name: 'setup', cmd: ['bash', '-c', 'bash scripts/ensure-synapse.sh && bash scripts/ensure-postgres-binaries.sh'] },
+  { name: 'lint', cmd: ['npx', 'eslint', '.'] },
+  { name: 'types', cmd: ['npx', 'tsc', '-p', 'tsconfig.check.json'] },
+  { name: 'build', cmd: ['npx', 'tsc', '-b'] },
+  { name: 'examples', cmd: ['node', '--conditions=source', '--import', 'tsx', 'scripts/gen-examples.ts', '--check'] },
+  { name: 'unit', cmd: [...MOCHA, 'test/unit/**/*.test.ts'], mocha: true },
+  { name: 'e2e-sqlite', cmd: [...MOCHA, 'test/e2e/**/*.test.ts'], env: { TRIBUTARY_E2E_DB: 'sqlite' }, mocha: true },
+  { name: 'e2e-postgres', cmd: [...MOCHA, 'test/e2e/**/*.test.ts'], env: { TRIBUTARY_E2E_DB: 'postgres' }, mocha: true },
+];
+
+function run(step: Step): Promise<{ code: number; out: string }> {
+  return new Promise((done) => {
+    const [cmd, ...args] = step.cmd;
+    const child = spawn(cmd!, args, { cwd: ROOT, env: { ...process.env, ...step.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => { out += d; process.stdout.write(d); });
+    child.stderr.on('data', (d: Buffer) => { process.stderr.write(d); });
+    child.on('close', (code) => done({ code: code ?? 1, out }));
+  });
+}
+
+const wanted = process.argv.slice(2);
+const steps = wanted.length ? STEPS.filter((s) => wanted.includes(s.name)) : STEPS;
+let passed = 0;
+let failed = 0;
+const failedSteps: string[] = [];
+const started = Date.now();
+for (const step of steps) {
+  const t = Date.now();
+  console.log(`\n=== ${step.name} ===`);
+  const { code, out } = await run(step);
+  if (step.mocha) {
+    passed += Number(/(\d+) passing/.exec(out)?.[1] ?? 0);
+    failed += Number(/(\d+) failing/.exec(out)?.[1] ?? 0);
+  }
+  if (code !== 0) {
+    failedSteps.push(step.name);
+    if (!step.mocha) failed++;
+  }
+  console.log(`=== ${step.name}: ${code === 0 ? 'ok' : `FAILED (exit ${code})`} in ${((Date.now() - t) / 1000).toFixed(0)} s ===`);
+}
+console.log(`\nTest steps: ${steps.map((s) => s.name).join(', ')}; took ${((Date.now() - started) / 1000).toFixed(0)} s`);
+if (failedSteps.length) console.log(`Failed steps: ${failedSteps.join(', ')}`);
+console.log(`${passed} passed, ${failed} failed`);
+process.exit(failedSteps.length ? 1 : 0);
