@@ -24,14 +24,25 @@ function emit(path: string, text: string): void {
   }
 }
 
+const reference: string[] = [
+  '# Configuration reference',
+  '',
+  'Generated from the config schema by `npm run gen`; do not edit by hand. Every key, its default and',
+  'what it does, per bridge. Any key can be overridden from the environment as',
+  '`TRIBUTARY_<SECTION>__<KEY>=value` (for example `TRIBUTARY_APPSERVICE__PORT=29333`); values are read',
+  'as YAML scalars, and an unknown section path is an error that names the variable.',
+];
 for (const b of BRIDGES) {
   const schema = makeConfigSchema(b.name, b.schema);
-  emit(`config/${b.name}.example.yaml`, renderExampleConfig(schema));
+  const exampleText = renderExampleConfig(schema);
+  emit(`config/${b.name}.example.yaml`, exampleText);
+  reference.push('', `## ${b.name}`, '', '```yaml', exampleText.trimEnd(), '```');
   const example = parseConfig(schema, {
     appservice: { as_token: 'CHANGE_ME_AS_TOKEN_generated_by_-g', hs_token: 'CHANGE_ME_HS_TOKEN_generated_by_-g' },
   });
   emit(`registration/${b.name}.example.yaml`, renderRegistrationYaml(buildRegistration(example as never)));
 }
+emit('docs/config-reference.md', reference.join('\n') + '\n');
 if (check) {
   if (stale) process.exit(1);
   console.log('examples are up to date');
