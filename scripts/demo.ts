@@ -8,7 +8,7 @@ import { createWriteStream, existsSync, mkdirSync, readFileSync, writeFileSync }
 import { join, resolve } from 'node:path';
 import { stringify } from 'yaml';
 import {
-  buildRegistration, generateToken, makeConfigSchema, parseConfig, renderRegistrationYaml,
+  buildRegistration, buildDoublePuppetRegistration, generateToken, makeConfigSchema, parseConfig, renderRegistrationYaml,
 } from '../shared/src/config/index.js';
 import { startSynapse } from '../test/helpers/synapse.js';
 import { freePort } from '../test/helpers/ports.js';
@@ -70,14 +70,15 @@ async function main(): Promise<void> {
   const configPath = join(bridgeDir, 'config.yaml');
   const secretsPath = join(bridgeDir, 'secrets.json');
   const secrets = existsSync(secretsPath) ? JSON.parse(readFileSync(secretsPath, 'utf8')) as Record<string, string>
-    : { as_token: generateToken(), hs_token: generateToken(), provisioning: generateToken() };
+    : { as_token: generateToken(), hs_token: generateToken(), provisioning: generateToken(), double_puppet: generateToken() };
+  secrets.double_puppet ??= generateToken();
   writeFileSync(secretsPath, JSON.stringify(secrets), { mode: 0o600 });
   const raw = {
     homeserver: { address: `http://127.0.0.1:${ports.synapse}`, domain: 'localhost' },
     appservice: { address: `http://127.0.0.1:${ports.bridge}`, hostname: '127.0.0.1', port: ports.bridge, as_token: secrets.as_token, hs_token: secrets.hs_token },
     data_dir: join(bridgeDir, 'data'),
     permissions: { '*': 'relay', localhost: 'user', [`@${USER.localpart}:localhost`]: 'admin' },
-    bridge: { relay: { enabled: true, admin_only: false } },
+    bridge: { relay: { enabled: true, admin_only: false }, double_puppet: { enabled: true, as_token: secrets.double_puppet } },
     provisioning: { shared_secret: secrets.provisioning },
     network: { url: sandboxUrl },
   };
@@ -86,8 +87,10 @@ async function main(): Promise<void> {
   writeFileSync(configPath, stringify(raw), { mode: 0o600 });
   const regPath = join(bridgeDir, 'registration.yaml');
   writeFileSync(regPath, renderRegistrationYaml(buildRegistration(config as never)), { mode: 0o600 });
+  const dpPath = join(bridgeDir, 'registration-doublepuppet.yaml');
+  writeFileSync(dpPath, renderRegistrationYaml(buildDoublePuppetRegistration(config as never)), { mode: 0o600 });
 
-  const synapse = await startSynapse({ registrationFiles: [regPath], dataDir: join(DEMO, 'synapse'), port: ports.synapse });
+  const synapse = await startSynapse({ registrationFiles: [regPath, dpPath], dataDir: join(DEMO, 'synapse'), port: ports.synapse });
   let user;
   try {
     user = await synapse.registerUser(USER.localpart, USER.password, true);

@@ -4,7 +4,7 @@
  */
 import { readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { buildRegistration, makeConfigSchema, parseConfig, renderExampleConfig, renderRegistrationYaml } from '../shared/src/config/index.js';
+import { buildRegistration, buildDoublePuppetRegistration, makeConfigSchema, parseConfig, renderExampleConfig, renderRegistrationYaml } from '../shared/src/config/index.js';
 import { BRIDGES } from './bridges.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
@@ -39,8 +39,10 @@ for (const b of BRIDGES) {
   reference.push('', `## ${b.name}`, '', '```yaml', exampleText.trimEnd(), '```');
   const example = parseConfig(schema, {
     appservice: { as_token: 'CHANGE_ME_AS_TOKEN_generated_by_-g', hs_token: 'CHANGE_ME_HS_TOKEN_generated_by_-g' },
+    bridge: { double_puppet: { as_token: 'CHANGE_ME_DOUBLE_PUPPET_TOKEN_generated_by_-g' } },
   });
   emit(`registration/${b.name}.example.yaml`, renderRegistrationYaml(buildRegistration(example as never)));
+  emit(`registration/${b.name}-doublepuppet.example.yaml`, renderRegistrationYaml(buildDoublePuppetRegistration(example as never)));
 }
 emit('docs/config-reference.md', reference.join('\n') + '\n');
 if (check) {

@@ -33,8 +33,29 @@ export function configureLogging(opts: LoggingOptions = {}): Logger {
   return root;
 }
 
-/** One logger per module: `const log = getLogger('portal')`; add room/event context with `.child()`. */
+/**
+ * One logger per module: `const log = getLogger('portal')`; add room/event context with `.child()`.
+ * Modules call this at import time, before main() configures logging, so the returned logger
+ * forwards to a child of whichever root is current (level and destination follow configureLogging).
+ */
 export function getLogger(module: string, bindings: Record<string, unknown> = {}): Logger {
-  if (!root) root = configureLogging();
-  return root.child({ module, ...bindings });
+  let made: Logger | undefined;
+  let madeFrom: Logger | undefined;
+  const current = (): Logger => {
+    if (!root) root = configureLogging();
+    if (madeFrom !== root) {
+      made = root.child({ module, ...bindings });
+      madeFrom = root;
+    }
+    return made!;
+  };
+  return new Proxy({} as Logger, {
+    get(_t, prop) {
+      const l = current();
+      const v = Reflect.get(l, prop, l) as unknown;
+      return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(l) : v;
+    },
+    set: (_t, prop, value) => Reflect.set(current(), prop, value),
+    has: (_t, prop) => Reflect.has(current(), prop),
+  });
 }

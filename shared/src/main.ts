@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { Bridge as MabBridge, AppServiceRegistration } from 'matrix-appservice-bridge';
 import {
   parseCliArgs, usageText, loadConfig, makeConfigSchema, renderExampleConfig, buildRegistration, renderRegistrationYaml,
-  fillGeneratedSecrets, CliUsageError, ConfigError, resolveDataPath, type CoreConfig,
+  fillGeneratedSecrets, CliUsageError, buildDoublePuppetRegistration, ConfigError, resolveDataPath, type CoreConfig,
 } from './config/index.js';
 import { openDatabase, type Database } from './db/database.js';
 import { configureLogging, getLogger } from './logging.js';
@@ -80,6 +80,11 @@ export async function runBridge(connector: NetworkConnector<unknown>, opts: RunO
     const config = loadConfig(schema, args.config, opts.env ?? process.env) as CoreConfig;
     writeFileSync(args.registration, renderRegistrationYaml(buildRegistration(config)), { mode: 0o600 });
     process.stdout.write(`Wrote the registration to ${args.registration}; add it to app_service_config_files in homeserver.yaml.\n`);
+    if (config.bridge.double_puppet.enabled) {
+      const dpPath = doublePuppetRegistrationPath(args.registration);
+      writeFileSync(dpPath, renderRegistrationYaml(buildDoublePuppetRegistration(config)), { mode: 0o600 });
+      process.stdout.write(`Wrote the double-puppet registration to ${dpPath}; add it to app_service_config_files too.\n`);
+    }
     return undefined;
   }
   const config = loadConfig(schema, args.config, opts.env ?? process.env) as CoreConfig & { network: unknown };
@@ -96,6 +101,9 @@ export async function runBridge(connector: NetworkConnector<unknown>, opts: RunO
 
   const registration = buildRegistration(config);
   const bridge = new Bridge(config, db, connector);
+  if (config.bridge.double_puppet.enabled && config.bridge.double_puppet.as_token !== 'generate') {
+    bridge.enableDoublePuppeting(config.bridge.double_puppet.as_token);
+  }
   bridge.commands = new CommandProcessor(bridge, opts.extraCommands);
 
   const mab = new MabBridge({
@@ -151,6 +159,11 @@ export async function runBridge(connector: NetworkConnector<unknown>, opts: RunO
 }
 
 export let ready = false;
+
+/** `registration.yaml` -> `registration-doublepuppet.yaml`, beside it. */
+export function doublePuppetRegistrationPath(registration: string): string {
+  return /\.ya?ml$/.test(registration) ? registration.replace(/(\.ya?ml)$/, '-doublepuppet$1') : `${registration}-doublepuppet`;
+}
 
 /**
  * Asks the homeserver to call us back (`/appservice/{id}/ping`), which proves both tokens and both

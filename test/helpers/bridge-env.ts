@@ -9,7 +9,7 @@ import { createWriteStream, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { stringify } from 'yaml';
-import { buildRegistration, makeConfigSchema, parseConfig, renderRegistrationYaml, generateToken } from '../../shared/src/config/index.js';
+import { buildRegistration, buildDoublePuppetRegistration, makeConfigSchema, parseConfig, renderRegistrationYaml, generateToken } from '../../shared/src/config/index.js';
 import { sandboxConfigSchema } from '../../bridges/sandbox/src/connector/connector.js';
 import { startSandboxServer, type SandboxServer } from '../../bridges/sandbox/src/server/index.js';
 import { startSynapse, type SynapseHandle, type RegisteredUser } from './synapse.js';
@@ -23,6 +23,8 @@ export interface BridgeEnvOptions {
   db?: 'sqlite' | 'postgres';
   /** Deep overrides of the bridge config. */
   config?: Record<string, unknown>;
+  /** Start the bridge process too (default true); false leaves that to the test (startup checks). */
+  startBridge?: boolean;
 }
 
 export class BridgeEnv {
@@ -56,20 +58,30 @@ export class BridgeEnv {
       data_dir: join(dir, 'data'),
       database: dbType === 'postgres' ? { type: 'postgres', uri: pg!.url } : { type: 'sqlite', uri: 'bridge.db' },
       permissions: { '*': 'relay', localhost: 'user', '@admin:localhost': 'admin' },
-      bridge: { relay: { enabled: true, admin_only: false }, disappearing_check_interval_seconds: 1 },
+      bridge: {
+        relay: { enabled: true, admin_only: false }, disappearing_check_interval_seconds: 1,
+        double_puppet: { enabled: true, as_token: generateToken() },
+      },
       logging: { level: process.env.TRIBUTARY_E2E_LOG ?? 'info' },
       network: { url: sandbox.url, reconnect_min_ms: 50, reconnect_max_ms: 500 },
     }, opts.config ?? {});
     const schema = makeConfigSchema('sandbox', sandboxConfigSchema);
     const regPath = join(dir, 'registration.yaml');
-    await writeFile(regPath, renderRegistrationYaml(buildRegistration(parseConfig(schema, raw) as never)));
-    const synapse = await startSynapse({ registrationFiles: [regPath], dataDir: join(dir, 'synapse') });
+    const parsed = parseConfig(schema, raw) as never;
+    await writeFile(regPath, renderRegistrationYaml(buildRegistration(parsed)));
+    const registrationFiles = [regPath];
+    if ((parsed as { bridge: { double_puppet: { enabled: boolean } } }).bridge.double_puppet.enabled) {
+      const dpPath = join(dir, 'registration-doublepuppet.yaml');
+      await writeFile(dpPath, renderRegistrationYaml(buildDoublePuppetRegistration(parsed)));
+      registrationFiles.push(dpPath);
+    }
+    const synapse = await startSynapse({ registrationFiles, dataDir: join(dir, 'synapse') });
     (raw.homeserver as Record<string, unknown>).address = synapse.baseUrl;
     parseConfig(schema, raw); // fail here, not in the child, when the test config is wrong
     const configPath = join(dir, 'config.yaml');
     await writeFile(configPath, stringify(raw));
     const env = new BridgeEnv(dir, synapse, sandbox, raw as never, configPath, pg);
-    await env.startBridge();
+    if (opts.startBridge !== false) await env.startBridge();
     return env;
   }
 

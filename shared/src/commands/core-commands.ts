@@ -1,4 +1,5 @@
 /** The commands every bridge has. Networks add their own through `CommandProcessor.register`. */
+import { isContactListing, isGroupCreating, isIdentifierResolving } from '../network/index.js';
 import type { Command, CommandProcessor } from './processor.js';
 import { VERSION } from '../version.js';
 
@@ -132,6 +133,50 @@ export function coreCommands(proc: CommandProcessor): Command[] {
         await b.db.portals.delete(portal.key);
         b.forgetPortal(portal);
         await b.api.leave(roomId, b.botMxid).catch(() => undefined);
+      },
+    },
+  ];
+}
+
+/** Commands that open chats on the network from Matrix, through the identifier and group capabilities. */
+export function chatCommands(proc: CommandProcessor): Command[] {
+  const b = proc.bridge;
+  const firstLogin = (mxid: string) => b.loginsOf(mxid)[0];
+  return [
+    {
+      name: 'start-chat', aliases: ['pm'], permission: 'user', usage: '<identifier>', help: 'Open a direct chat with someone (phone number, username, ...)',
+      async run(ctx) {
+        const login = firstLogin(ctx.sender);
+        if (!login) return void (await ctx.reply('You are not logged in.'));
+        if (!isIdentifierResolving(login.client)) return void (await ctx.reply('This network cannot look people up.'));
+        if (!ctx.args[0]) return void (await ctx.reply('Usage: start-chat <identifier>'));
+        const res = await login.client.resolveIdentifier(ctx.args[0], true);
+        if (!res?.chat) return void (await ctx.reply(`Nobody found for "${ctx.args[0].slice(0, 100)}".`));
+        const roomId = await b.openPortal(login, res.chat.portal, res.chat.info);
+        await ctx.reply(`Direct chat with ${res.info?.name ?? res.user}: https://matrix.to/#/${roomId}`);
+      },
+    },
+    {
+      name: 'create-group', permission: 'user', usage: '<name> <member> [member...]', help: 'Create a group on the network with the given people',
+      async run(ctx) {
+        const login = firstLogin(ctx.sender);
+        if (!login) return void (await ctx.reply('You are not logged in.'));
+        if (!isGroupCreating(login.client)) return void (await ctx.reply('This network cannot create groups from Matrix.'));
+        const [name, ...members] = ctx.args;
+        if (!name || !members.length) return void (await ctx.reply('Usage: create-group <name> <member> [member...]'));
+        const res = await login.client.createGroup({ name, members: members as never[] });
+        const roomId = await b.openPortal(login, res.portal, res.info);
+        await ctx.reply(`Created ${name}: https://matrix.to/#/${roomId}`);
+      },
+    },
+    {
+      name: 'contacts', permission: 'user', help: 'List your contacts on the network',
+      async run(ctx) {
+        const login = firstLogin(ctx.sender);
+        if (!login) return void (await ctx.reply('You are not logged in.'));
+        if (!isContactListing(login.client)) return void (await ctx.reply('This network cannot list contacts.'));
+        const list = await login.client.getContactList();
+        await ctx.reply(list.length ? list.map((c) => `• ${c.info?.name ?? c.user} (${c.user})`).join('\n') : 'No contacts.');
       },
     },
   ];

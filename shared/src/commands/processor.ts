@@ -8,7 +8,7 @@ import type { Portal } from '../core/portal.js';
 import type { PermissionLevel } from '../core/permissions.js';
 import type { MatrixRoomEvent } from '../matrix/transaction.js';
 import { getLogger } from '../logging.js';
-import { coreCommands } from './core-commands.js';
+import { chatCommands, coreCommands } from './core-commands.js';
 import { LoginSessions } from './login-session.js';
 
 const log = getLogger('commands');
@@ -43,7 +43,7 @@ export class CommandProcessor {
 
   constructor(readonly bridge: Bridge, extra: Command[] = []) {
     this.logins = new LoginSessions(bridge);
-    for (const c of [...coreCommands(this), ...extra]) this.register(c);
+    for (const c of [...coreCommands(this), ...chatCommands(this), ...extra]) this.register(c);
   }
 
   register(cmd: Command): void {

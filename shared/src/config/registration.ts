@@ -91,7 +91,39 @@ export function buildRegistration(config: CoreConfig, opts: RegistrationOptions 
   };
 }
 
-export function renderRegistrationYaml(reg: Registration): string {
+/**
+ * The double-puppet registration: no URL (the homeserver pushes nothing to it), a non-exclusive
+ * namespace over every user of this homeserver, and its own as_token, which the bridge uses to
+ * act as a local user whose remote account is logged in. Add it to Synapse beside the main one.
+ */
+export interface DoublePuppetRegistration {
+  id: string;
+  url: null;
+  as_token: string;
+  hs_token: string;
+  sender_localpart: string;
+  rate_limited: false;
+  namespaces: { users: Namespace[]; aliases: Namespace[]; rooms: Namespace[] };
+}
+
+export function buildDoublePuppetRegistration(config: CoreConfig): DoublePuppetRegistration {
+  const token = config.bridge.double_puppet.as_token;
+  if (token === GENERATE) {
+    throw new ConfigError('Cannot build the double-puppet registration:', [{ path: 'bridge.double_puppet.as_token', message: 'still "generate"; fill in secrets first' }]);
+  }
+  return {
+    id: `${config.appservice.id}-doublepuppet`,
+    url: null,
+    as_token: token,
+    // Unused (nothing is pushed), but Synapse requires one; derived so it is stable and unique.
+    hs_token: `${token.slice(0, 16)}-unused-${config.appservice.id}`,
+    sender_localpart: `${config.appservice.bot.username}-doublepuppet`,
+    rate_limited: false,
+    namespaces: { users: [{ regex: `@.*:${escapeRegex(config.homeserver.domain)}`, exclusive: false }], aliases: [], rooms: [] },
+  };
+}
+
+export function renderRegistrationYaml(reg: Registration | DoublePuppetRegistration): string {
   const header = [
     `# Appservice registration for ${reg.id}, generated from its config (-g).`,
     '# Add this file to app_service_config_files in homeserver.yaml; it holds secrets.',

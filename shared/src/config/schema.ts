@@ -95,7 +95,9 @@ function bridgeSection(bridgeName: string) {
     double_puppet: z.strictObject({
       enabled: z.boolean().default(true)
         .describe('Puppet users of this homeserver through the appservice token, so their remote messages appear as sent by them.'),
-    }).prefault({}).describe('Double puppeting.'),
+      as_token: z.string().min(1).default(GENERATE)
+        .describe('Token of the double-puppet appservice (a second registration, written by -g, whose namespace covers this homeserver\'s users); "generate" is replaced by -g.'),
+    }).prefault({}).describe('Double puppeting: a second registration lets the bridge act as local users.'),
     backfill: z.strictObject({
       enabled: z.boolean().default(true)
         .describe('Fetch message history from the remote network.'),

@@ -8,6 +8,7 @@ export const GENERATED_SECRET_PATHS = [
   ['appservice', 'as_token'],
   ['appservice', 'hs_token'],
   ['provisioning', 'shared_secret'],
+  ['bridge', 'double_puppet', 'as_token'],
 ] as const;
 
 /** 64 hex characters (256 bits) from the system CSPRNG. */

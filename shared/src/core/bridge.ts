@@ -10,8 +10,8 @@ import { ghostUserId, parseGhostUserId, botUserId } from '../config/registration
 import type { Database } from '../db/database.js';
 import type { LoginRow } from '../db/queries/logins.js';
 import {
-  portalKeyString, type BridgeHandle, type NetworkConnector, type PortalKey, type RemoteEvent, type RemotePresence,
-  type RemoteSender, type RemoteUserId, type UserLoginId, type NewLoginData, type UserHandle, type QueuedEvent,
+  isPresenceHandling, portalKeyString, type BridgeHandle, type NetworkConnector, type PortalKey, type RemoteEvent, type RemotePresence,
+  type ChatInfo, type RemoteSender, type RemoteUserId, type UserLoginId, type NewLoginData, type UserHandle, type QueuedEvent,
 } from '../network/index.js';
 import { MatrixApi } from '../matrix/matrix-api.js';
 import { MediaBridge } from '../matrix/media.js';
@@ -26,6 +26,7 @@ import { Portal } from './portal.js';
 import { UserLogin } from './user-login.js';
 import type { CommandProcessor } from '../commands/processor.js';
 import { catchUp } from './portal-backfill.js';
+import { ensureRoom } from './portal-room.js';
 
 export interface BridgeMetrics {
   messageBridged(direction: 'remote_to_matrix' | 'matrix_to_remote', latencyMs: number): void;
@@ -46,8 +47,8 @@ export class Bridge implements BridgeHandle<unknown>, IntakeDispatcher {
   metrics: BridgeMetrics | undefined;
   /** The homeserver's default room version gives room creators unlimited power (v12+, MSC4289). */
   creatorHasImplicitPower = false;
-  /** Double-puppet API (a second appservice whose namespace covers local users), when configured. */
-  doublePuppetApi: MatrixApi | undefined;
+  /** Whether a double-puppet registration lets the bridge act as local users. */
+  doublePuppeting = false;
 
   private readonly portals = new Map<string, Portal>();
   private readonly portalsByRoom = new Map<string, Portal>();
@@ -66,6 +67,16 @@ export class Bridge implements BridgeHandle<unknown>, IntakeDispatcher {
     this.media = new MediaBridge(this.api, this.botMxid, config.homeserver.max_upload_size_fallback);
     this.permissions = new Permissions(config.permissions);
     this.intake = new TransactionIntake(db, this);
+  }
+
+  enableDoublePuppeting(token: string): void {
+    this.doublePuppeting = true;
+    this.api.setPuppetToken(token, (mxid) => mxid === this.botMxid || this.isGhost(mxid));
+  }
+
+  /** Whether the bridge can act as this Matrix user (a user of its own homeserver). */
+  canPuppet(mxid: string): boolean {
+    return this.doublePuppeting && mxid.endsWith(`:${this.serverName}`) && !this.isGhost(mxid) && mxid !== this.botMxid;
   }
 
   get networkConfig(): unknown {
@@ -91,7 +102,7 @@ export class Bridge implements BridgeHandle<unknown>, IntakeDispatcher {
   }
 
   isDoublePuppet(mxid: string): boolean {
-    return !!this.doublePuppetApi && !this.isGhost(mxid) && mxid !== this.botMxid;
+    return this.canPuppet(mxid);
   }
 
   /** The Matrix user standing for a remote user: the owner of a login for that account, or its ghost. */
@@ -116,7 +127,7 @@ export class Bridge implements BridgeHandle<unknown>, IntakeDispatcher {
    */
   async actorFor(portal: Portal, login: UserLogin, user: RemoteUserId, sender?: RemoteSender): Promise<string> {
     const own = sender?.isFromMe || login.client?.isThisUser(user);
-    if (own && this.doublePuppetApi && login.userMxid.endsWith(`:${this.serverName}`)) return login.userMxid;
+    if (own && this.canPuppet(login.userMxid)) return login.userMxid;
     const ghost = await this.getGhost(user);
     if (portal.roomId) await ghost.ensureJoined(portal.roomId);
     return ghost.mxid;
@@ -192,6 +203,18 @@ export class Bridge implements BridgeHandle<unknown>, IntakeDispatcher {
   forgetPortal(portal: Portal): void {
     this.portals.delete(portalKeyString(portal.key));
     if (portal.roomId) this.portalsByRoom.delete(portal.roomId);
+  }
+
+  /** Creates the room of a portal the person opened from Matrix (or re-invites them); returns it. */
+  async openPortal(login: UserLogin, key: PortalKey, info?: ChatInfo): Promise<string> {
+    const portal = await this.getPortal(key);
+    return portal.runInQueue(async () => {
+      if (portal.roomId) {
+        await this.api.invite(portal.roomId, login.userMxid, this.botMxid);
+        return portal.roomId;
+      }
+      return ensureRoom(portal, login, info);
+    });
   }
 
   /** The logins of Matrix users that are in this portal. */
@@ -284,6 +307,7 @@ export class Bridge implements BridgeHandle<unknown>, IntakeDispatcher {
   async dispatch(item: InboundItem, done: () => Promise<void>): Promise<void> {
     if (item.kind === 'ephemeral') {
       await done();
+      if (item.event.type === 'm.presence') return this.handleMatrixPresence(item.event);
       const roomId = item.event.room_id;
       if (roomId) {
         const portal = await this.getPortalByRoom(roomId);
@@ -311,6 +335,16 @@ export class Bridge implements BridgeHandle<unknown>, IntakeDispatcher {
     }
     if (!portal) return done();
     await portal.queue.push({ kind: 'matrix', event: ev, done });
+  }
+
+  /** A person's own Matrix presence goes to each of their logins that can take it. */
+  private async handleMatrixPresence(ev: { sender?: string; content: Record<string, unknown> }): Promise<void> {
+    const presence = ev.content.presence;
+    if (!ev.sender || (presence !== 'online' && presence !== 'offline' && presence !== 'unavailable')) return;
+    for (const login of this.loginsOf(ev.sender)) {
+      if (!isPresenceHandling(login.client)) continue;
+      await login.client.handleMatrixPresence(presence).catch((err) => login.log.debug({ err }, 'presence not sent'));
+    }
   }
 
   private async handleBotMembership(ev: InboundItem['event'] & { state_key?: string; sender: string; room_id: string; content: Record<string, unknown> }): Promise<void> {

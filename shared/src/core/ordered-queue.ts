@@ -5,7 +5,8 @@
  */
 export class OrderedQueue<T> {
   private readonly items: T[] = [];
-  private readonly waitingPushers: Array<() => void> = [];
+  /** Pushes waiting for room, in call order; each is admitted, in order, as the consumer takes an item. */
+  private readonly waitingPushers: Array<{ item: T; admit: () => void }> = [];
   private running = false;
   private idleWaiters: Array<() => void> = [];
   private stopped = false;
@@ -21,10 +22,21 @@ export class OrderedQueue<T> {
   }
 
   async push(item: T): Promise<void> {
-    while (this.items.length >= this.capacity && !this.stopped) {
-      await new Promise<void>((resolve) => this.waitingPushers.push(resolve));
+    // A fresh push never overtakes one that is already waiting, so order is call order.
+    if ((this.items.length >= this.capacity || this.waitingPushers.length > 0) && !this.stopped) {
+      await new Promise<void>((resolve) => this.waitingPushers.push({ item, admit: resolve }));
+      return;
     }
     this.items.push(item);
+    if (!this.running) void this.run();
+  }
+
+  /** Moves the oldest waiting push into the queue (synchronously, so nothing can slip in between). */
+  private admitOne(): void {
+    const w = this.waitingPushers.shift();
+    if (!w) return;
+    this.items.push(w.item);
+    w.admit();
     if (!this.running) void this.run();
   }
 
@@ -36,7 +48,7 @@ export class OrderedQueue<T> {
 
   stop(): void {
     this.stopped = true;
-    for (const w of this.waitingPushers.splice(0)) w();
+    while (this.waitingPushers.length) this.admitOne();
   }
 
   private async run(): Promise<void> {
@@ -44,7 +56,7 @@ export class OrderedQueue<T> {
     try {
       while (this.items.length > 0) {
         const item = this.items.shift() as T;
-        this.waitingPushers.shift()?.();
+        this.admitOne();
         try {
           await this.handle(item);
         } catch (err) {

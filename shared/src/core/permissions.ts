@@ -9,7 +9,7 @@ export class Permissions {
   levelOf(mxid: string): PermissionLevel {
     const domain = mxid.slice(mxid.indexOf(':') + 1);
     const level = this.table[mxid] ?? this.table[domain] ?? this.table['*'];
-    return (level && level in ORDER ? level : 'none') as PermissionLevel;
+    return (level && Object.hasOwn(ORDER, level) ? level : 'none') as PermissionLevel;
   }
 
   can(mxid: string, needed: Exclude<PermissionLevel, 'none'>): boolean {

@@ -17,6 +17,7 @@ import type { Portal } from './portal.js';
 import type { UserLogin } from './user-login.js';
 import { sendFailureStatus, sendSuccessStatus } from './message-status.js';
 import { applyRelayFormat } from './relay.js';
+import { DOUBLE_PUPPET_KEY } from './portal-remote.js';
 
 export function matrixTxnId(eventId: string): string {
   return 'mx' + createHash('sha256').update(eventId).digest('base64url').slice(0, 30);
@@ -49,6 +50,7 @@ async function senderFor(portal: Portal, mxid: string): Promise<Sender | undefin
 export async function handleMatrixEvent(portal: Portal, ev: MatrixRoomEvent): Promise<void> {
   const b = portal.bridge;
   if (b.isGhost(ev.sender) || ev.sender === b.botMxid) return;
+  if (ev.content[DOUBLE_PUPPET_KEY] !== undefined) return;
   if (ev.type === 'm.room.member') return handleMembership(portal, ev);
   const bridged = ['m.room.message', 'm.sticker', 'm.reaction', 'm.room.redaction', 'm.room.name', 'm.room.topic', 'm.room.avatar'];
   if (!bridged.includes(ev.type)) return;
@@ -324,6 +326,7 @@ export async function handleMatrixEphemeral(portal: Portal, ev: EphemeralEvent):
       for (const mxid of readers) {
         const login = b.loginsInPortal(portal).find((l) => l.userMxid === mxid);
         if (!login || !isReadReceiptHandling(login.client)) continue;
+        if (portal.puppetReceipts.get(mxid) === eventId) continue;
         const msg = await b.db.messages.getByMxid(eventId);
         await login.client.handleMatrixReadReceipt({
           portal: portal.key, roomId: ev.room_id!, eventId, sender: mxid, timestamp: Date.now(),

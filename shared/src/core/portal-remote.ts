@@ -15,6 +15,9 @@ import type { UserLogin } from './user-login.js';
 import { applyChatInfo, ensureRoom, setMemberPowerLevels } from './portal-room.js';
 import { catchUp, initialBackfill } from './portal-backfill.js';
 
+/** Marks events the bridge sent as a double-puppeted user, so they are never bridged back. */
+export const DOUBLE_PUPPET_KEY = 'net.tributary.double_puppet';
+
 export function txnIdFor(...parts: string[]): string {
   return 'r' + createHash('sha256').update(parts.join('\u0000')).digest('base64url').slice(0, 32);
 }
@@ -86,6 +89,7 @@ export async function sendConverted(portal: Portal, login: UserLogin, msg: Backf
   }
   for (const part of converted.parts) {
     const content: Record<string, unknown> = { ...part.content };
+    if (b.isDoublePuppet(actor)) content[DOUBLE_PUPPET_KEY] = b.connector.name.networkId;
     if (replyTarget) {
       content['m.relates_to'] = { ...(content['m.relates_to'] as object | undefined), 'm.in_reply_to': { event_id: replyTarget } };
     }
@@ -159,6 +163,7 @@ async function handleRemoteReaction(portal: Portal, login: UserLogin, evt: Remot
   }
   const eventId = await b.api.sendEvent(portal.roomId, 'm.reaction', {
     'm.relates_to': { rel_type: 'm.annotation', event_id: target.mxid, key: evt.emoji },
+    ...(b.isDoublePuppet(actor) ? { [DOUBLE_PUPPET_KEY]: b.connector.name.networkId } : {}),
   }, { asUser: actor, txnId: txnIdFor('react', target.mxid, evt.sender.user, evt.emojiId) });
   await b.db.reactions.upsert({
     portalId: portal.row.id, portalReceiver: portal.row.receiver, messageId: target.id, partId: target.partId,
@@ -202,6 +207,7 @@ async function handleRemoteReadReceipt(portal: Portal, login: UserLogin, evt: Re
   if (!target) return;
   const actor = await b.actorFor(portal, login, evt.sender.user, evt.sender);
   if (evt.sender.isFromMe && !b.isDoublePuppet(actor)) return;
+  if (b.isDoublePuppet(actor)) portal.puppetReceipts.set(actor, target.mxid);
   await b.api.sendReceipt(portal.roomId, target.mxid, actor);
   if (evt.sender.isFromMe) await b.db.disappearing.startTimersForRoom(portal.roomId, Date.now());
 }
@@ -236,6 +242,8 @@ async function handleRemoteChatInfoChange(portal: Portal, login: UserLogin, evt:
     if (r.kicked && r.by) {
       const by = await b.actorFor(portal, login, r.by);
       await b.api.kick(portal.roomId, mxid, by).catch(() => b.api.kick(portal.roomId!, mxid, b.botMxid).catch(() => undefined));
+      // A kicked ghost must join again when re-added; drop its cached membership.
+      if (b.isGhost(mxid)) (await b.getGhost(r.user)).forgetRoom(portal.roomId);
     } else if (b.isGhost(mxid)) {
       await b.api.leave(portal.roomId, mxid).catch(() => undefined);
       (await b.getGhost(r.user)).forgetRoom(portal.roomId);

@@ -78,6 +78,9 @@ export async function ensureRoom(portal: Portal, login: UserLogin, given?: ChatI
   b.registerPortalRoom(portal);
   portal.log.info({ room: roomId }, 'created portal room');
 
+  // With double puppeting the person's invite is accepted for them, so their own remote messages
+  // can be sent as them right away.
+  if (b.canPuppet(login.userMxid)) await b.api.join(roomId, login.userMxid).catch((err) => portal.log.warn({ err }, 'double-puppet join failed'));
   for (const m of ghostMembers) await joinGhost(portal, m);
   if (info.avatar) await setRoomAvatar(portal, info.avatar);
   await b.db.userPortals.upsert({ loginId: login.id, portalId: portal.row.id, portalReceiver: portal.row.receiver, userMxid: login.userMxid, inSpace: false, preferred: true });

@@ -24,6 +24,8 @@ export class Portal {
   readonly log: Logger;
   /** Last typing state sent per Matrix user, so repeats of m.typing are not forwarded. */
   readonly typingState = new Map<string, boolean>();
+  /** Read receipts the bridge set as double-puppeted users, so their echoes are not sent back. */
+  readonly puppetReceipts = new Map<string, string>();
 
   constructor(readonly bridge: Bridge, public row: PortalRow) {
     this.log = bridge.log.child({ portal: row.id, receiver: row.receiver || undefined });

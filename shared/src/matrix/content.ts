@@ -15,7 +15,10 @@ export function contentToFormatted(content: Record<string, unknown>, toRemote: M
   if (content.format === 'org.matrix.custom.html' && typeof content.formatted_body === 'string') {
     ft = htmlToFormatted(content.formatted_body);
   } else {
-    ft = { text: stripReplyFallback(body), entities: [] };
+    // Only a reply carries a fallback; a plain message may itself start with "> ".
+    const rel = content['m.relates_to'] as Record<string, unknown> | undefined;
+    const isReply = typeof rel === 'object' && rel !== null && typeof rel['m.in_reply_to'] === 'object' && rel['m.in_reply_to'] !== null;
+    ft = { text: isReply ? stripReplyFallback(body) : body, entities: [] };
   }
   return mapMentions(ft, toRemote);
 }

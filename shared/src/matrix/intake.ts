@@ -5,6 +5,7 @@
  * to their portals in order and marks each done once handled, so a crash at any point replays
  * exactly what was not finished.
  */
+import { createHash } from 'node:crypto';
 import { getLogger } from '../logging.js';
 import type { Database } from '../db/database.js';
 import type { CryptoTransactionData, EphemeralEvent, MatrixRoomEvent, ParsedTransaction } from './transaction.js';
@@ -42,7 +43,7 @@ export class TransactionIntake {
       ...txn.events.map((e) => ({ kind: 'event' as const, eventId: e.event_id, roomId: e.room_id, body: e })),
       ...txn.ephemeral.map((e) => ({ kind: 'ephemeral' as const, roomId: e.room_id, body: e })),
     ];
-    const res = await this.db.inbound.enqueueTransaction(txnId, items);
+    const res = await this.db.inbound.enqueueTransaction(transactionKey(txnId, txn), items);
     if (this.crypto && (txn.crypto.toDevice.length || txn.crypto.oneTimeKeyCounts || txn.crypto.deviceLists || txn.crypto.unusedFallbackKeyTypes)) {
       await this.crypto.onTransactionData(txn.crypto);
     }
@@ -89,4 +90,17 @@ export class TransactionIntake {
       }
     }
   }
+}
+
+/**
+ * The dedup key of a transaction: its id plus a digest of what it carries. Synapse on SQLite
+ * numbers transactions again from 1 after a restart once none are pending, so an id alone would
+ * make the bridge acknowledge and drop new transactions; a true retry carries the same events.
+ */
+function transactionKey(txnId: string, txn: ParsedTransaction): string {
+  const digest = createHash('sha256')
+    .update(JSON.stringify([txn.events.map((e) => e.event_id), txn.ephemeral, txn.crypto.toDevice]))
+    .digest('base64url')
+    .slice(0, 22);
+  return `${txnId}#${digest}`;
 }

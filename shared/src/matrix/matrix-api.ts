@@ -33,6 +33,15 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export class MatrixApi {
   private readonly base: string;
+  /**
+   * Double puppeting: requests made as a user the main appservice does not own are made with the
+   * double-puppet appservice's token instead.
+   */
+  private puppet: { token: string; owns: (mxid: string) => boolean } | undefined;
+
+  setPuppetToken(token: string, owns: (mxid: string) => boolean): void {
+    this.puppet = { token, owns };
+  }
 
   constructor(homeserverUrl: string, private readonly asToken: string, readonly serverName: string) {
     this.base = homeserverUrl.replace(/\/+$/, '');
@@ -57,7 +66,9 @@ export class MatrixApi {
     for (let attempt = 0; ; attempt++) {
       let res: Response;
       try {
-        const headers: Record<string, string> = { Authorization: `Bearer ${opts.accessToken ?? this.asToken}` };
+        const viaPuppet = !opts.accessToken && opts.asUser && this.puppet && !this.puppet.owns(opts.asUser);
+        const token = opts.accessToken ?? (viaPuppet ? this.puppet!.token : this.asToken);
+        const headers: Record<string, string> = { Authorization: `Bearer ${token}` };
         let body: RequestInit['body'];
         if (opts.rawBody !== undefined) {
           headers['Content-Type'] = opts.contentType ?? 'application/octet-stream';
