@@ -18,7 +18,7 @@ const STEPS: Step[] = [
   { name: 'types', cmd: ['npx', 'tsc', '-p', 'tsconfig.check.json'] },
   { name: 'build', cmd: ['npx', 'tsc', '-b'] },
   { name: 'examples', cmd: ['node', '--conditions=source', '--import', 'tsx', 'scripts/gen-examples.ts', '--check'] },
-  { name: 'unit', cmd: [...MOCHA, 'test/unit/**/*.test.ts'], mocha: true },
+  { name: 'unit', cmd: [...MOCHA, 'test/unit/**/*.test.ts'], env: { TRIBUTARY_LOG_LEVEL: process.env.TRIBUTARY_LOG_LEVEL ?? 'warn' }, mocha: true },
   { name: 'e2e-sqlite', cmd: [...MOCHA, 'test/e2e/**/*.test.ts'], env: { TRIBUTARY_E2E_DB: 'sqlite' }, mocha: true },
   { name: 'e2e-postgres', cmd: [...MOCHA, 'test/e2e/**/*.test.ts'], env: { TRIBUTARY_E2E_DB: 'postgres' }, mocha: true },
 ];
