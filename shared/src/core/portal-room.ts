@@ -115,6 +115,10 @@ export async function applyChatInfo(portal: Portal, login: UserLogin, info: Part
   if (info.name !== undefined && info.name !== portal.row.name && portal.row.roomType !== 'dm') {
     await sendStateAs(portal, actor, 'm.room.name', { name: info.name });
     await portal.update({ name: info.name, nameSet: true });
+    // The bridge info names the channel too; keep it current for clients that show it.
+    for (const type of ['m.bridge', 'uk.half-shot.bridge']) {
+      await b.api.sendState(roomId, type, bridgeStateKey(portal), bridgeInfoContent(portal), b.botMxid).catch(() => undefined);
+    }
   }
   if (info.topic !== undefined && info.topic !== portal.row.topic) {
     await sendStateAs(portal, actor, 'm.room.topic', { topic: info.topic });
