@@ -7,6 +7,7 @@ import type { Logger } from '../logging.js';
 import type { PortalRow } from '../db/queries/portals.js';
 import type { PortalKey, RemoteEvent } from '../network/index.js';
 import type { MatrixRoomEvent, EphemeralEvent } from '../matrix/transaction.js';
+import { MatrixApiError } from '../matrix/matrix-api.js';
 import { OrderedQueue } from './ordered-queue.js';
 import type { Bridge } from './bridge.js';
 import type { UserLogin } from './user-login.js';
@@ -58,11 +59,29 @@ export class Portal {
     });
   }
 
+  /**
+   * Retries `fn` while the homeserver is unreachable or failing (connection refused, 5xx), holding
+   * the queue: a remote event is only done once it reached Matrix, so a homeserver restart loses
+   * nothing. The sends are idempotent (dedup by remote id, transaction ids from remote ids).
+   */
+  private async waitOutHomeserverOutage(fn: () => Promise<void>): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await fn();
+      } catch (err) {
+        const outage = err instanceof MatrixApiError && (err.status === 0 || err.status >= 500);
+        if (!outage || attempt >= 40 || this.bridge.intake.stopped) throw err;
+        this.log.warn({ err: err.message, attempt }, 'homeserver unavailable; retrying the remote event');
+        await new Promise((r) => setTimeout(r, Math.min(30_000, 1000 * 2 ** Math.min(attempt, 5))));
+      }
+    }
+  }
+
   private async handle(item: PortalItem): Promise<void> {
     switch (item.kind) {
       case 'remote':
         try {
-          await handleRemoteEvent(this, item.login, item.evt);
+          await this.waitOutHomeserverOutage(() => handleRemoteEvent(this, item.login, item.evt));
         } finally {
           item.done?.();
         }

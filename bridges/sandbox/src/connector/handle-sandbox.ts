@@ -26,7 +26,7 @@ export function chatInfoOf(chat: WireChat, login: UserLoginHandle): ChatInfo {
 }
 
 export class SandboxEventHandler {
-  private readonly inFlight: Array<{ seq: number; handled: Promise<void> }> = [];
+  private readonly inFlight: Array<{ seq: number; handled: Promise<void>; settled: boolean }> = [];
   private advancing = false;
 
   constructor(private readonly login: UserLoginHandle, private readonly port: SandboxPort) {}
@@ -40,7 +40,9 @@ export class SandboxEventHandler {
     const evts = this.toRemote(ev);
     let last: QueuedEvent | undefined;
     for (const e of evts) last = await this.login.queueRemoteEvent(e);
-    this.inFlight.push({ seq, handled: last?.handled ?? Promise.resolve() });
+    const entry = { seq, handled: last?.handled ?? Promise.resolve(), settled: false };
+    void entry.handled.then(() => (entry.settled = true));
+    this.inFlight.push(entry);
     void this.advance();
   }
 
@@ -55,7 +57,7 @@ export class SandboxEventHandler {
         // Take every consecutive finished entry at once so the metadata write is batched.
         let upTo = head.seq;
         this.inFlight.shift();
-        while (this.inFlight.length && (await isSettled(this.inFlight[0]!.handled))) upTo = this.inFlight.shift()!.seq;
+        while (this.inFlight.length && this.inFlight[0]!.settled) upTo = this.inFlight.shift()!.seq;
         await this.login.saveMetadata({ since: upTo });
         this.port.ack(upTo);
       }
@@ -137,10 +139,4 @@ export class SandboxEventHandler {
         return [];
     }
   }
-}
-
-async function isSettled(p: Promise<void>): Promise<boolean> {
-  const marker = Symbol('pending');
-  const r = await Promise.race([p.then(() => true), Promise.resolve(marker)]);
-  return r === true;
 }
