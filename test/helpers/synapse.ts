@@ -48,6 +48,8 @@ export interface SynapseHandle {
   stop(): Promise<void>;
   /** Stop and start again on the same port with the same data. */
   restart(): Promise<void>;
+  /** Start again after stop() (same port; keeps data only when `dataDir` was given). */
+  start(): Promise<void>;
 }
 
 const READY_TIMEOUT_MS = 90_000;

@@ -3,7 +3,7 @@
  * should know about becomes a notice in their management room. Repeats of the same state are
  * not re-announced.
  */
-import type { BridgeStateEvent, BridgeStateUpdate } from '../network/index.js';
+import { NEEDS_USER_ACTION, type BridgeStateEvent, type BridgeStateUpdate } from '../network/index.js';
 import { getLogger } from '../logging.js';
 import type { Bridge } from './bridge.js';
 import type { UserLogin } from './user-login.js';
@@ -52,7 +52,8 @@ export class BridgeStates {
     const prev = this.states.get(login.id);
     const next: LoginState = { ...update, loginId: login.id, userMxid: login.userMxid, remoteName: login.remoteName, timestamp: Date.now() };
     this.states.set(login.id, next);
-    const same = prev && prev.stateEvent === next.stateEvent && prev.error === next.error;
+    // A logout is one event even when the network reports it twice (an event and a closed socket).
+    const same = prev && prev.stateEvent === next.stateEvent && (prev.error === next.error || NEEDS_USER_ACTION.has(next.stateEvent));
     if (same) return;
     log.info({ login: login.id, state: next.stateEvent, error: next.error }, 'bridge state changed');
     // Coming (back) online: fill the gap from the last bridged message of each portal.

@@ -4,13 +4,43 @@
  * endpoints (Matrix v1.11) and hand the caller a stream. The homeserver's `m.upload.size` is read
  * once and refreshed hourly.
  */
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { Readable, Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { ErrTooLarge, type MediaSource, type UploadedMedia } from '../network/index.js';
 import { getLogger } from '../logging.js';
 import { MatrixApiError, type MatrixApi, enc } from './matrix-api.js';
 
 const log = getLogger('media');
+
+/** Passes bytes through, failing once more than `max` have gone by. */
+function limiter(max: number): Transform {
+  let seen = 0;
+  return new Transform({
+    transform(chunk: Buffer, _enc, cb) {
+      seen += chunk.length;
+      if (seen > max) cb(ErrTooLarge(seen, max));
+      else cb(null, chunk);
+    },
+  });
+}
+
+async function spoolTo(input: Readable, path: string, max: number): Promise<number> {
+  let seen = 0;
+  const count = new Transform({
+    transform(chunk: Buffer, _enc, cb) {
+      seen += chunk.length;
+      if (seen > max) cb(ErrTooLarge(seen, max));
+      else cb(null, chunk);
+    },
+  });
+  await pipeline(input, count, createWriteStream(path));
+  return seen;
+}
 
 export interface DownloadedMedia {
   stream: Readable;
@@ -41,23 +71,30 @@ export class MediaBridge {
   async upload(src: MediaSource, asUser: string): Promise<UploadedMedia> {
     const max = await this.maxUploadSize();
     if (src.size !== undefined && src.size > max) throw ErrTooLarge(src.size, max);
-    const input = await src.open();
-    let seen = 0;
-    // Counts bytes as they pass and aborts past the limit, for sources that did not know their size.
-    const limiter = new Transform({
-      transform(chunk: Buffer, _enc, cb) {
-        seen += chunk.length;
-        if (seen > max) cb(ErrTooLarge(seen, max));
-        else cb(null, chunk);
-      },
-    });
-    input.on('error', (e) => limiter.destroy(e));
-    const body = input.pipe(limiter);
-    const r = await this.api.request<{ content_uri: string }>('POST', '/_matrix/media/v3/upload', {
-      asUser, rawBody: body, contentType: src.mimetype, contentLength: src.size,
-      query: { filename: src.filename },
-    });
-    return { url: r.content_uri, size: src.size ?? seen, mimetype: src.mimetype };
+    // Synapse refuses uploads without Content-Length, so a source of unknown size is spooled to a
+    // temporary file first (memory stays flat either way), counting bytes against the limit.
+    let size = src.size;
+    let body: Readable;
+    let spool: string | undefined;
+    if (size === undefined) {
+      spool = join(await mkdtemp(join(tmpdir(), 'tributary-media-')), 'upload');
+      size = await spoolTo(await src.open(), spool, max);
+      body = createReadStream(spool);
+    } else {
+      const input = await src.open();
+      const limited = limiter(max);
+      input.on('error', (e) => limited.destroy(e));
+      body = input.pipe(limited);
+    }
+    try {
+      const r = await this.api.request<{ content_uri: string }>('POST', '/_matrix/media/v3/upload', {
+        asUser, rawBody: body, contentType: src.mimetype, contentLength: size,
+        query: { filename: src.filename },
+      });
+      return { url: r.content_uri, size, mimetype: src.mimetype };
+    } finally {
+      if (spool) await rm(dirname(spool), { recursive: true, force: true });
+    }
   }
 
   /** Opens an `mxc://` URI for reading. */

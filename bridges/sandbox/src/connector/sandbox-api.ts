@@ -60,7 +60,15 @@ export class SandboxAPI implements EditHandling, ReactionHandling, RedactionHand
   }
 
   async getUserInfo(user: RemoteUserId): Promise<UserInfo> {
-    return accountInfo(await this.call('get_user', { user }));
+    const account = await this.call('get_user', { user });
+    return this.withAvatar(accountInfo(account), account);
+  }
+
+  /** Adds the account's picture, streamed from the network when the core decides to upload it. */
+  private withAvatar(info: UserInfo, a: WireAccount): UserInfo {
+    if (!a.avatar) return info;
+    const media = a.avatar;
+    return { ...info, avatar: { id: media, source: { open: async () => (await this.port.downloadMedia(media)).stream, mimetype: 'image/png', filename: 'avatar.png' } } };
   }
 
   getCapabilities(_portal: PortalKey): RoomFeatures {
