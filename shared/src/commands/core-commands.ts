@@ -125,13 +125,13 @@ export function coreCommands(proc: CommandProcessor): Command[] {
         const portal = ctx.portal!;
         const roomId = portal.roomId!;
         await ctx.reply('Deleting this portal.');
+        // Forget it first: anything the network sends from now on makes a fresh portal and room.
+        await b.deletePortal(portal);
         for (const m of await b.api.joinedMembers(roomId, b.botMxid)) {
           if (m === b.botMxid) continue;
           if (b.isGhost(m)) await b.api.leave(roomId, m).catch(() => undefined);
           else await b.api.kick(roomId, m, b.botMxid, 'Portal deleted').catch(() => undefined);
         }
-        await b.db.portals.delete(portal.key);
-        b.forgetPortal(portal);
         await b.api.leave(roomId, b.botMxid).catch(() => undefined);
       },
     },

@@ -200,9 +200,12 @@ export class Bridge implements BridgeHandle<unknown>, IntakeDispatcher {
     if (portal.roomId) this.portalsByRoom.set(portal.roomId, portal);
   }
 
-  forgetPortal(portal: Portal): void {
+  /** Removes a portal: its rows go, and events still queued on it are handed to a fresh portal. */
+  async deletePortal(portal: Portal): Promise<void> {
+    portal.deleted = true;
     this.portals.delete(portalKeyString(portal.key));
     if (portal.roomId) this.portalsByRoom.delete(portal.roomId);
+    await this.db.portals.delete(portal.key);
   }
 
   /** Creates the room of a portal the person opened from Matrix (or re-invites them); returns it. */

@@ -27,6 +27,8 @@ export class Portal {
   readonly typingState = new Map<string, boolean>();
   /** Read receipts the bridge set as double-puppeted users, so their echoes are not sent back. */
   readonly puppetReceipts = new Map<string, string>();
+  /** Set by Bridge.deletePortal; queued remote events then move to a fresh portal. */
+  deleted = false;
 
   constructor(readonly bridge: Bridge, public row: PortalRow) {
     this.log = bridge.log.child({ portal: row.id, receiver: row.receiver || undefined });
@@ -80,6 +82,12 @@ export class Portal {
   private async handle(item: PortalItem): Promise<void> {
     switch (item.kind) {
       case 'remote':
+        if (this.deleted) {
+          // Queued before the portal was deleted: it belongs to the portal that replaces this one.
+          const queued = await this.bridge.queueRemoteEvent(item.login, item.evt);
+          void queued.handled.finally(() => item.done?.());
+          return;
+        }
         try {
           await this.waitOutHomeserverOutage(() => handleRemoteEvent(this, item.login, item.evt));
         } finally {
