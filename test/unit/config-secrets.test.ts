@@ -18,15 +18,17 @@ function changedLines(a: string, b: string): string[] {
 }
 
 describe('config secrets', () => {
-  it('fills the three "generate" values in the example and nothing else', () => {
+  it('fills the four "generate" values in the example and nothing else', () => {
     const example = renderExampleConfig(schema);
     const { text, changed } = fillGeneratedSecrets(example);
     assert.equal(changed, true);
     const diff = changedLines(example, text);
-    assert.equal(diff.length, 3);
+    assert.equal(diff.length, 4);
     assert.match(diff[0] ?? '', /^ {2}as_token: [0-9a-f]{64}$/);
     assert.match(diff[1] ?? '', /^ {2}hs_token: [0-9a-f]{64}$/);
-    assert.match(diff[2] ?? '', /^ {2}shared_secret: [0-9a-f]{64}$/);
+    // The double-puppet token sits in the bridge section, between the two.
+    assert.match(diff[2] ?? '', /^ {4}as_token: [0-9a-f]{64}$/);
+    assert.match(diff[3] ?? '', /^ {2}shared_secret: [0-9a-f]{64}$/);
     const config = parseConfig(schema, parse(text));
     assert.notEqual(config.appservice.as_token, config.appservice.hs_token);
     assert.match(config.provisioning.shared_secret, HEX64);
@@ -44,6 +46,9 @@ describe('config secrets', () => {
       '  port: 29300',
       'provisioning:',
       '  shared_secret: disable',
+      'bridge:',
+      '  double_puppet:',
+      '    as_token: already-set',
       '',
     ].join('\n');
     const { text, changed } = fillGeneratedSecrets(input);
@@ -54,7 +59,7 @@ describe('config secrets', () => {
   });
 
   it('reports no change when nothing is "generate"', () => {
-    const input = 'appservice:\n  as_token: x1\n  hs_token: x2\nprovisioning:\n  shared_secret: disable\n';
+    const input = 'appservice:\n  as_token: x1\n  hs_token: x2\nprovisioning:\n  shared_secret: disable\nbridge:\n  double_puppet:\n    as_token: x3\n';
     assert.deepEqual(fillGeneratedSecrets(input), { text: input, changed: false });
   });
 
