@@ -128,7 +128,8 @@ export async function runBridge(connector: NetworkConnector<unknown>, opts: RunO
       onUserQuery: async (userId) => bridge.isGhost(userId),
     },
   });
-  addStatusRoutes(appservice, bridge);
+  let ready = false;
+  addStatusRoutes(appservice, bridge, () => ready);
   await mab.listen(config.appservice.port, config.appservice.hostname, 64, appservice);
   log.info({ port: config.appservice.port }, 'appservice listening');
 
@@ -141,7 +142,7 @@ export async function runBridge(connector: NetworkConnector<unknown>, opts: RunO
   connector.init(bridge);
   await connector.start();
   await bridge.startLogins();
-  bridge.intake.kick();
+  bridge.intake.start();
   bridge.disappearing.start();
   ready = true;
   log.info('bridge started');
@@ -157,8 +158,6 @@ export async function runBridge(connector: NetworkConnector<unknown>, opts: RunO
     },
   };
 }
-
-export let ready = false;
 
 /** `registration.yaml` -> `registration-doublepuppet.yaml`, beside it. */
 export function doublePuppetRegistrationPath(registration: string): string {
@@ -184,7 +183,6 @@ async function pingHomeserver(api: MatrixApi, config: CoreConfig, as: TributaryA
         : `the bridge answered the homeserver's ping with HTTP ${String(body.status)}`,
       M_UNKNOWN_TOKEN: 'the homeserver does not know this as_token; is the registration file listed in app_service_config_files, and was the homeserver restarted?',
       M_FORBIDDEN: `the as_token belongs to a different appservice id than "${config.appservice.id}"; regenerate the registration`,
-      M_CONNECTION_FAILED_0: '',
     };
     const hint = err.status === 0 ? `cannot reach the homeserver at ${config.homeserver.address}` : hints[err.errcode] ?? err.message;
     throw new StartupError(`Homeserver check failed: ${hint} (${err.errcode}).`);

@@ -45,6 +45,7 @@ describe('TransactionIntake', () => {
   it("dispatches a transaction's events in order, then its ephemeral events, and marks them done", async () => {
     const d = new RecordingDispatcher();
     const intake = new TransactionIntake(db, d);
+    intake.start();
     await intake.onTransaction('t1', txn([ev('$1'), ev('$2', '!other:example.org'), ev('$3')], {
       ephemeral: [{ type: 'm.typing', room_id: '!room:example.org', content: {} }],
     }));
@@ -61,6 +62,7 @@ describe('TransactionIntake', () => {
   it('dispatches a repeated transaction id once', async () => {
     const d = new RecordingDispatcher();
     const intake = new TransactionIntake(db, d);
+    intake.start();
     await intake.onTransaction('same', txn([ev('$a'), ev('$b')]));
     await intake.drained();
     await intake.onTransaction('same', txn([ev('$a'), ev('$b')]));
@@ -71,6 +73,7 @@ describe('TransactionIntake', () => {
   it('dispatches an event resent under a new transaction id once', async () => {
     const d = new RecordingDispatcher();
     const intake = new TransactionIntake(db, d);
+    intake.start();
     await intake.onTransaction('t1', txn([ev('$a')]));
     await intake.drained();
     await intake.onTransaction('t2', txn([ev('$a'), ev('$b')]));
@@ -81,6 +84,7 @@ describe('TransactionIntake', () => {
   it('hands to-device, one-time-key counts and device lists to the crypto hook before the transaction is acknowledged', async () => {
     const d = new RecordingDispatcher();
     const intake = new TransactionIntake(db, d);
+    intake.start();
     const received: CryptoTransactionData[] = [];
     let release!: () => void;
     const gate = new Promise<void>((r) => (release = r));
@@ -114,6 +118,7 @@ describe('TransactionIntake', () => {
 
   it('calls the crypto hook only when there is crypto data', async () => {
     const intake = new TransactionIntake(db, new RecordingDispatcher());
+    intake.start();
     const received: CryptoTransactionData[] = [];
     intake.crypto = { onTransactionData: async (data) => void received.push(data) };
     await intake.onTransaction('n1', txn([ev('$n')]));
@@ -126,6 +131,7 @@ describe('TransactionIntake', () => {
   it('does not acknowledge a transaction whose crypto hook fails', async () => {
     const d = new RecordingDispatcher();
     const intake = new TransactionIntake(db, d);
+    intake.start();
     intake.crypto = { onTransactionData: async () => { throw new Error('store unavailable'); } };
     await assert.rejects(intake.onTransaction('f1', txn([], { crypto: { toDevice: [], deviceLists: { changed: ['@a:example.org'] } } })), /store unavailable/);
   });
@@ -134,6 +140,7 @@ describe('TransactionIntake', () => {
     // First process: $2 and $4 are dispatched but never finished (the process "dies").
     const first = new RecordingDispatcher((item) => item.kind === 'event' && !['$2', '$4'].includes(item.event.event_id));
     const intake1 = new TransactionIntake(db, first);
+    intake1.start();
     await intake1.onTransaction('r1', txn([ev('$1'), ev('$2'), ev('$3')]));
     await intake1.onTransaction('r2', txn([ev('$4', '!b:example.org'), ev('$5')]));
     await intake1.drained();
@@ -143,7 +150,7 @@ describe('TransactionIntake', () => {
     // Second process: a fresh intake replays exactly the unfinished ones, in their original order.
     const second = new RecordingDispatcher();
     const intake2 = new TransactionIntake(db, second);
-    intake2.kick();
+    intake2.start();
     await intake2.drained();
     assert.deepEqual(second.ids(), ['$2', '$4']);
     assert.ok(second.items[0]!.seq < second.items[1]!.seq);
@@ -153,6 +160,7 @@ describe('TransactionIntake', () => {
     // Now everything is done; a third start dispatches nothing.
     const third = new RecordingDispatcher();
     const intake3 = new TransactionIntake(db, third);
+    intake3.start();
     intake3.kick();
     await intake3.drained();
     assert.deepEqual(third.ids(), []);
@@ -161,12 +169,14 @@ describe('TransactionIntake', () => {
   it('a redelivered transaction after a crash does not duplicate the replay', async () => {
     const first = new RecordingDispatcher(() => false);
     const intake1 = new TransactionIntake(db, first);
+    intake1.start();
     await intake1.onTransaction('x1', txn([ev('$1'), ev('$2')]));
     await intake1.drained();
     intake1.stopped = true;
 
     const second = new RecordingDispatcher();
     const intake2 = new TransactionIntake(db, second);
+    intake2.start();
     // The homeserver retries the same transaction (it never saw the 200) as the bridge restarts.
     await intake2.onTransaction('x1', txn([ev('$1'), ev('$2')]));
     await intake2.drained();
@@ -190,6 +200,7 @@ describe('TransactionIntake', () => {
       },
     };
     const intake1 = new TransactionIntake(db, wrapper);
+    intake1.start();
     await intake1.onTransaction('e1', txn([ev('$bad'), ev('$ok')]));
     await intake1.drained();
     assert.deepEqual(seen, ['$bad', '$ok']);
@@ -198,8 +209,24 @@ describe('TransactionIntake', () => {
 
     const replay = new RecordingDispatcher();
     const intake2 = new TransactionIntake(db, replay);
-    intake2.kick();
+    intake2.start();
     await intake2.drained();
     assert.deepEqual(replay.ids(), ['$bad']);
+  });
+});
+
+describe('intake before start', () => {
+  it('stores and acknowledges transactions but dispatches nothing until started', async () => {
+    const db = await openDatabase({ type: 'sqlite', uri: ':memory:' });
+    await db.migrate();
+    const d = new RecordingDispatcher();
+    const intake = new TransactionIntake(db, d);
+    await intake.onTransaction('t1', txn([ev('$early')]));
+    await intake.drained();
+    assert.deepEqual(d.ids(), []);
+    intake.start();
+    await intake.drained();
+    assert.deepEqual(d.ids(), ['$early']);
+    await db.close();
   });
 });

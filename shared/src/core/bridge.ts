@@ -359,10 +359,9 @@ export class Bridge implements BridgeHandle<unknown>, IntakeDispatcher {
     await this.api.join(ev.room_id, this.botMxid);
     const user = await this.db.users.getOrCreate(ev.sender);
     const members = await this.api.joinedMembers(ev.room_id, this.botMxid);
+    // A direct chat with the bot becomes the management room (the newest one, if there are several).
     if (members.length <= 2 && !(await this.getPortalByRoom(ev.room_id))) {
-      if (!user.managementRoom) await this.db.users.setManagementRoom(ev.sender, ev.room_id);
-      const prev = user.managementRoom && user.managementRoom !== ev.room_id;
-      if (prev) await this.db.users.setManagementRoom(ev.sender, ev.room_id);
+      if (user.managementRoom !== ev.room_id) await this.db.users.setManagementRoom(ev.sender, ev.room_id);
       await this.sendNotice(ev.room_id, `Hello! This is your management room for the ${this.connector.name.displayName} bridge. Send "help" to see what I can do, or "login" to connect your account.`);
     }
   }

@@ -6,10 +6,10 @@ import type { TributaryAppService } from '../matrix/appservice.js';
 import { bearerToken, safeEqual, sendError, sendJson } from '../matrix/http-util.js';
 import type { Bridge } from './bridge.js';
 
-export function addStatusRoutes(as: TributaryAppService, bridge: Bridge): void {
+export function addStatusRoutes(as: TributaryAppService, bridge: Bridge, isReady: () => boolean): void {
   as.addRoute('GET', '/_matrix/mau/live', (_req, res) => sendJson(res, 200, { ok: true }));
-  as.addRoute('GET', '/_matrix/mau/ready', async (_req, res) => {
-    const { ready } = await import('../main.js');
+  as.addRoute('GET', '/_matrix/mau/ready', (_req, res) => {
+    const ready = isReady();
     sendJson(res, ready ? 200 : 503, { ready });
   });
   as.addRoute('GET', '/_tributary/v1/bridge_state', (req, res) => {

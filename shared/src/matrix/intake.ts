@@ -35,6 +35,7 @@ export class TransactionIntake {
   private again = false;
   crypto: CryptoHook | undefined;
   stopped = false;
+  private started = false;
 
   constructor(private readonly db: Database, private readonly dispatcher: IntakeDispatcher) {}
 
@@ -51,9 +52,18 @@ export class TransactionIntake {
     this.kick();
   }
 
+  /**
+   * Begins dispatching, including whatever an earlier run left queued. Until then transactions are
+   * only stored (and acknowledged), so nothing is routed before logins and portals are loaded.
+   */
+  start(): void {
+    this.started = true;
+    this.kick();
+  }
+
   /** Starts (or continues) feeding queued rows to the dispatcher. */
   kick(): void {
-    if (this.stopped) return;
+    if (this.stopped || !this.started) return;
     if (this.pumping) {
       this.again = true;
       return;
