@@ -91,7 +91,7 @@ function chat(over: Partial<WireChat> = {}): WireChat {
   return {
     id: 'group:g1', type: 'group', name: 'Group One', topic: null, avatar: null,
     members: [{ user_id: ME, role: 'owner' }, { user_id: 'bob', role: 'member' }],
-    created_at: 1, last_message_id: null, read_receipts: {}, ...over,
+    created_at: 1, last_message_id: null, read_receipts: {}, disappear_ms: null, ...over,
   };
 }
 

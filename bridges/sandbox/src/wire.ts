@@ -121,6 +121,8 @@ export interface WireChat {
   last_message_id: string | null;
   /** member id → id of the last message that member has read */
   read_receipts: Record<string, string>;
+  /** Disappearing-message timer of the chat in ms (after sending), null when off. */
+  disappear_ms: number | null;
 }
 export interface WireReaction { user_id: string; emoji: string; ts: number; }
 export interface WireEdit { content: MessageContent; ts: number; }
@@ -155,6 +157,7 @@ export const chatSchema: z.ZodType<WireChat> = z.object({
   created_at: z.number(),
   last_message_id: z.string().nullable(),
   read_receipts: z.record(z.string(), z.string()),
+  disappear_ms: z.number().int().min(0).nullable(),
 });
 export const messageSchema: z.ZodType<WireMessage> = z.object({
   id: z.string(),
@@ -189,7 +192,7 @@ export type WireEvent = EventBase & (
   | { type: 'typing'; chat_id: string; user_id: string; typing: boolean; timeout_ms: number }
   | { type: 'presence'; user_id: string; presence: WirePresence }
   | { type: 'chat_created'; chat: WireChat; by: string }
-  | { type: 'chat_updated'; chat: WireChat; by: string; changed: Array<'name' | 'topic' | 'avatar'> }
+  | { type: 'chat_updated'; chat: WireChat; by: string; changed: Array<'name' | 'topic' | 'avatar' | 'disappear'> }
   | { type: 'members_changed'; chat: WireChat; by: string; change: MemberChange; users: string[] }
   | { type: 'logged_out'; reason: string }
 );
@@ -210,7 +213,7 @@ export const eventSchema = z.union([
   ev('typing', { chat_id: z.string(), user_id: z.string(), typing: z.boolean(), timeout_ms: z.number() }),
   ev('presence', { user_id: z.string(), presence: z.object({ online: z.boolean(), last_seen: z.number().nullable() }) }),
   ev('chat_created', { chat: chatSchema, by: z.string() }),
-  ev('chat_updated', { chat: chatSchema, by: z.string(), changed: z.array(z.enum(['name', 'topic', 'avatar'])) }),
+  ev('chat_updated', { chat: chatSchema, by: z.string(), changed: z.array(z.enum(['name', 'topic', 'avatar', 'disappear'])) }),
   ev('members_changed', { chat: chatSchema, by: z.string(), change: z.enum(['join', 'leave', 'kick', 'invite']), users: z.array(z.string()) }),
   ev('logged_out', { reason: z.string() }),
 ]) as unknown as z.ZodType<WireEvent>;

@@ -102,10 +102,13 @@ export async function sendConverted(portal: Portal, login: UserLogin, msg: Backf
       roomId: portal.roomId!, senderId: msg.sender.user, senderMxid: actor, timestamp: msg.timestamp, editCount: 0,
       replyToId: converted.replyTo?.messageId ?? null, threadRootId: null, metadata: part.metadata ?? {},
     });
-    if (converted.disappear) {
+    // The message's own timer, else the chat's (networks usually set it per chat).
+    const disappear = converted.disappear ?? (portal.row.disappearType && portal.row.disappearTimerMs
+      ? { type: portal.row.disappearType, timerMs: portal.row.disappearTimerMs } : undefined);
+    if (disappear) {
       await b.db.disappearing.upsert({
-        mxid: eventId, roomId: portal.roomId!, type: converted.disappear.type, timerMs: converted.disappear.timerMs,
-        disappearAt: converted.disappear.type === 'after_send' ? msg.timestamp + converted.disappear.timerMs : null,
+        mxid: eventId, roomId: portal.roomId!, type: disappear.type, timerMs: disappear.timerMs,
+        disappearAt: disappear.type === 'after_send' ? msg.timestamp + disappear.timerMs : null,
       });
     }
   }
@@ -256,6 +259,10 @@ async function handleRemoteChatInfoChange(portal: Portal, login: UserLogin, evt:
   }
   if (c.disappear !== undefined) {
     await portal.update({ disappearType: c.disappear?.type ?? null, disappearTimerMs: c.disappear?.timerMs ?? null });
+    const actor = await b.actorFor(portal, login, evt.sender.user, evt.sender);
+    await b.api.sendEvent(portal.roomId, 'm.room.message', { msgtype: 'm.notice', body: disappearNotice(c.disappear) }, {
+      asUser: actor, txnId: txnIdFor('disappear', portal.row.id, String(evt.timestamp)),
+    });
   }
 }
 
@@ -283,3 +290,12 @@ async function handleRemoteBackfill(portal: Portal, login: UserLogin, evt: Remot
 }
 
 export type { RemoteSender };
+
+/** "Disappearing messages are now on: messages disappear 1 minute after they are sent." */
+export function disappearNotice(d: { type: 'after_read' | 'after_send'; timerMs: number } | null): string {
+  if (!d) return 'Disappearing messages are now off.';
+  const s = Math.round(d.timerMs / 1000);
+  const span = s % 86_400 === 0 ? `${s / 86_400} day${s === 86_400 ? '' : 's'}` : s % 3600 === 0 ? `${s / 3600} hour${s === 3600 ? '' : 's'}`
+    : s % 60 === 0 ? `${s / 60} minute${s === 60 ? '' : 's'}` : `${s} second${s === 1 ? '' : 's'}`;
+  return `Disappearing messages are now on: messages disappear ${span} after they are ${d.type === 'after_read' ? 'read' : 'sent'}.`;
+}

@@ -125,6 +125,9 @@ export async function applyChatInfo(portal: Portal, login: UserLogin, info: Part
     await portal.update({ topic: info.topic, topicSet: true });
   }
   if (info.avatar) await setRoomAvatar(portal, info.avatar);
+  if (info.disappear !== undefined) {
+    await portal.update({ disappearType: info.disappear?.type ?? null, disappearTimerMs: info.disappear?.timerMs ?? null });
+  }
   if (info.members) {
     for (const m of info.members) {
       if (login.client.isThisUser(m.user)) continue;

@@ -22,6 +22,7 @@ export function chatInfoOf(chat: WireChat, login: UserLoginHandle): ChatInfo {
     ...(chat.name && chat.type === 'group' ? { name: chat.name } : {}),
     ...(chat.topic ? { topic: chat.topic } : {}),
     ...(other ? { otherUser: makeUserId(other) } : {}),
+    disappear: chat.disappear_ms ? { type: 'after_send', timerMs: chat.disappear_ms } : null,
   };
 }
 
@@ -114,6 +115,7 @@ export class SandboxEventHandler {
           change: {
             ...(ev.changed.includes('name') ? { name: ev.chat.name ?? '' } : {}),
             ...(ev.changed.includes('topic') ? { topic: ev.chat.topic ?? '' } : {}),
+            ...(ev.changed.includes('disappear') ? { disappear: ev.chat.disappear_ms ? { type: 'after_send' as const, timerMs: ev.chat.disappear_ms } : null } : {}),
             ...(ev.changed.includes('avatar') && ev.chat.avatar ? {
               avatar: { id: ev.chat.avatar, source: { open: async () => (await this.port.downloadMedia(ev.chat.avatar!)).stream, mimetype: 'image/png', filename: 'avatar.png' } },
             } : {}),

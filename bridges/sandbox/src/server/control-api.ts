@@ -73,7 +73,7 @@ export class ControlApi {
     });
     r('PATCH', 'chats/:chat', async (c) => {
       const b = await c.body(B.patchChatBody);
-      return ok(n.updateChat(b.as, p(c, 0), { name: b.name, topic: b.topic, avatar: b.avatar }));
+      return ok(n.updateChat(b.as, p(c, 0), { name: b.name, topic: b.topic, avatar: b.avatar, disappear_ms: b.disappear_ms }));
     });
     r('POST', 'groups', async (c) => {
       const b = await c.body(B.createGroupBody);

@@ -73,6 +73,7 @@ export const patchChatBody = z.object({
   name: name.optional(),
   topic: z.string().max(LIMITS.topicLength).optional(),
   avatar: id.nullable().optional(),
+  disappear_ms: z.number().int().nullable().optional(),
 });
 export const approveBody = z.object({ account: id });
 export const roleBody = z.object({ user: id, role: z.enum(['member', 'admin']) });

@@ -18,9 +18,9 @@ export interface AccountRecord {
 export interface ChatHistoryEntry {
   ts: number;
   by: string;
-  type: 'created' | 'join' | 'leave' | 'kick' | 'invite' | 'name' | 'topic' | 'avatar';
+  type: 'created' | 'join' | 'leave' | 'kick' | 'invite' | 'name' | 'topic' | 'avatar' | 'disappear';
   users?: string[];
-  value?: string | null;
+  value?: string | number | null;
 }
 
 /** Messages are stored as their wire shape; `seq` is the index + 1 in `messages`. */
@@ -39,6 +39,8 @@ export interface ChatRecord {
   /** member id → last read message id */
   read: Map<string, string>;
   history: ChatHistoryEntry[];
+  /** Disappearing-message timer for new messages, in ms; absent or null when off. */
+  disappear_ms?: number | null;
 }
 
 /** What `--state` persists (JSON). Media bytes live beside it, one file per media id. */

@@ -42,6 +42,7 @@ export class ChatsLayer extends NetworkBase {
       created_at: chat.created_at,
       last_message_id: last?.id ?? null,
       read_receipts: Object.fromEntries(chat.read),
+      disappear_ms: chat.disappear_ms ?? null,
     };
   }
 
@@ -151,10 +152,11 @@ export class ChatsLayer extends NetworkBase {
     return this.wireChat(chat);
   }
 
-  updateChat(actor: string, chatId: string, changes: { name?: string; topic?: string; avatar?: string | null }): WireChat {
+  updateChat(actor: string, chatId: string, changes: { name?: string; topic?: string; avatar?: string | null; disappear_ms?: number | null }): WireChat {
     const chat = this.memberChat(actor, chatId);
-    if (chat.type !== 'group') throw new NetworkError('bad_request', 'DMs have no name, topic or avatar');
-    const changed: Array<'name' | 'topic' | 'avatar'> = [];
+    const groupOnly = changes.name !== undefined || changes.topic !== undefined || changes.avatar !== undefined;
+    if (chat.type !== 'group' && groupOnly) throw new NetworkError('bad_request', 'DMs have no name, topic or avatar');
+    const changed: Array<'name' | 'topic' | 'avatar' | 'disappear'> = [];
     if (changes.name !== undefined) {
       const name = changes.name.trim();
       if (!name || name.length > LIMITS.nameLength) throw new NetworkError('bad_request', 'group name must be 1-100 characters');
@@ -168,12 +170,20 @@ export class ChatsLayer extends NetworkBase {
       if (changes.avatar !== null) this.requireMedia(changes.avatar);
       if (changes.avatar !== chat.avatar) changed.push('avatar');
     }
+    if (changes.disappear_ms !== undefined) {
+      const ms = changes.disappear_ms;
+      if (ms !== null && (!Number.isSafeInteger(ms) || ms < 1000 || ms > 90 * 86_400_000)) {
+        throw new NetworkError('bad_request', 'disappear_ms must be null or 1000 ms to 90 days');
+      }
+      if (ms !== (chat.disappear_ms ?? null)) changed.push('disappear');
+    }
     // Validate everything before changing anything.
     for (const field of changed) {
       if (field === 'name') chat.name = changes.name?.trim() ?? chat.name;
       if (field === 'topic') chat.topic = changes.topic || null;
       if (field === 'avatar') chat.avatar = changes.avatar ?? null;
-      this.record(chat, { by: actor, type: field, value: chat[field] });
+      if (field === 'disappear') chat.disappear_ms = changes.disappear_ms ?? null;
+      this.record(chat, { by: actor, type: field, value: field === 'disappear' ? chat.disappear_ms ?? null : chat[field] });
     }
     const wire = this.wireChat(chat);
     if (changed.length) this.emitTo(chat.members.keys(), actor, { type: 'chat_updated', ts: this.now(), chat: wire, by: actor, changed });
