@@ -15,7 +15,8 @@ import { freePort } from '../test/helpers/ports.js';
 import { BRIDGES } from './bridges.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
-const DEMO = join(ROOT, '.demo');
+// TRIBUTARY_DEMO_DIR moves the whole stack elsewhere (the demo's own test uses a temp dir).
+const DEMO = process.env.TRIBUTARY_DEMO_DIR ? resolve(process.env.TRIBUTARY_DEMO_DIR) : join(ROOT, '.demo');
 const USER = { localpart: 'demo', password: 'demo' };
 
 async function portOr(preferred: number): Promise<number> {

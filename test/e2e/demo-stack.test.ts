@@ -1,0 +1,91 @@
+/**
+ * The README's first command, as a new user would use it: start the demo stack, read
+ * stack.json, log in with a Matrix client, talk to the bot, log in to the sandbox account and see
+ * a portal; then Ctrl-C stops every process.
+ */
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { eventually } from '../helpers/bridge-env.js';
+import { TestClient } from '../helpers/matrix-client.js';
+
+const ROOT = resolve(import.meta.dirname, '../..');
+
+interface Stack {
+  homeserver_url: string;
+  user: { user_id: string; access_token: string; password: string };
+  bots: { sandbox: string };
+  sandbox: { control_url: string; login: { account: string; password: string } };
+}
+
+describe('e2e: the demo stack (npm run demo)', function () {
+  this.timeout(180_000);
+  let dir: string;
+  let demo: ChildProcess;
+  let output = '';
+  let client: TestClient | undefined;
+
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'tributary-demo-'));
+    demo = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', 'scripts/demo.ts'], {
+      cwd: ROOT, env: { ...process.env, TRIBUTARY_DEMO_DIR: dir }, stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    demo.stdout!.on('data', (d: Buffer) => (output += d));
+    demo.stderr!.on('data', (d: Buffer) => (output += d));
+    await eventually('the demo to print that it is running', () => {
+      if (demo.exitCode !== null) throw new Error(`demo exited: ${output}`);
+      return /Tributary demo is running/.test(output);
+    }, 120_000);
+  });
+  after(async () => {
+    await client?.stop();
+    if (demo.exitCode === null) demo.kill('SIGKILL');
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('writes stack.json and prints how to connect', () => {
+    const stack = JSON.parse(readFileSync(join(dir, 'stack.json'), 'utf8')) as Stack;
+    assert.match(stack.homeserver_url, /^http:\/\/127\.0\.0\.1:\d+$/);
+    assert.equal(stack.user.user_id, '@demo:localhost');
+    assert.ok(output.includes(stack.homeserver_url));
+    assert.ok(output.includes(stack.bots.sandbox));
+  });
+
+  it('lets the demo user log in to the sandbox through the bot and see a portal', async () => {
+    const stack = JSON.parse(readFileSync(join(dir, 'stack.json'), 'utf8')) as Stack;
+    client = await TestClient.start(stack.homeserver_url, stack.user.user_id, stack.user.access_token);
+    const mgmt = (await client.client.createRoom({ is_direct: true, invite: [stack.bots.sandbox] })).room_id;
+    const bot = (re: RegExp) => client!.waitForEvent(mgmt, (e) => e.getSender() === stack.bots.sandbox && re.test(e.getContent().body ?? ''), 30_000);
+    await bot(/management room/);
+    await client.sendText(mgmt, 'login password');
+    await bot(/your username/);
+    await client.sendText(mgmt, stack.sandbox.login.account);
+    await bot(/your password/);
+    await client.sendText(mgmt, stack.sandbox.login.password);
+    await bot(/Logged in as me/);
+    await fetch(`${stack.sandbox.control_url}/chats/${encodeURIComponent('dm:alice:me')}/messages`, {
+      method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ as: 'alice', text: 'welcome to the demo' }),
+    });
+    await eventually('alice\'s message in a portal room', () =>
+      client!.client.getRooms().some((r) => r.getLiveTimeline().getEvents().some((e) => e.getContent().body === 'welcome to the demo')), 60_000);
+  });
+
+  it('stops every process on Ctrl-C', async () => {
+    const exited = new Promise<number | null>((r) => demo.once('exit', (code) => r(code)));
+    demo.kill('SIGINT');
+    assert.equal(await exited, 0);
+    const stack = JSON.parse(readFileSync(join(dir, 'stack.json'), 'utf8')) as Stack;
+    await eventually('the homeserver to be gone', async () => {
+      try {
+        await fetch(`${stack.homeserver_url}/_matrix/client/versions`);
+        return false;
+      } catch {
+        return true;
+      }
+    }, 20_000);
+    assert.ok(existsSync(join(dir, 'sandbox-network.json')), 'the sandbox network state is kept for the next run');
+  });
+});
