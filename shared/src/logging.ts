@@ -12,7 +12,9 @@ export const REDACTED_KEYS = [
   'privateKey', 'session', 'sessionid', 'xs', 'pickle_key', 'store_key',
 ];
 
-const redactPaths = REDACTED_KEYS.flatMap((k) => [k, `*.${k}`, `*.*.${k}`, `headers.${k}`, `req.headers.${k}`]);
+// pino has no recursive wildcard, so list depths explicitly: four levels covers every object the
+// bridge logs (err.cause.body.token is the deepest seen).
+const redactPaths = REDACTED_KEYS.flatMap((k) => [k, `*.${k}`, `*.*.${k}`, `*.*.*.${k}`, `*.*.*.*.${k}`]);
 
 let root: Logger | undefined;
 

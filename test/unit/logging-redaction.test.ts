@@ -42,6 +42,7 @@ describe('logging redaction', () => {
     log.info({ metadata: { token: SECRETS.metaToken } }, 'metadata');
     log.info({ req: { method: 'PUT', url: '/_matrix/app/v1/transactions/1', headers: { authorization: SECRETS.auth, 'user-agent': 'Synapse' } } }, 'request');
     log.info({ headers: { authorization: SECRETS.auth, host: 'localhost' } }, 'outgoing request');
+    log.info({ err: { cause: { body: { token: SECRETS.metaToken, errcode: 'M_X' } } } }, 'deep');
     await flush();
 
     const text = out.text();
@@ -50,7 +51,7 @@ describe('logging redaction', () => {
     }
     assert.ok(!text.includes('AUTH-SECRET'), 'no part of the bearer token leaks');
     const lines = out.lines();
-    assert.equal(lines.length, 8);
+    assert.equal(lines.length, 9);
     // Ordinary fields are intact and secrets are replaced, not silently dropped.
     assert.equal(lines[0]!.room, '!visible:example.org');
     assert.equal(lines[0]!.as_token, '[redacted]');
@@ -65,6 +66,7 @@ describe('logging redaction', () => {
     assert.deepEqual(req.headers, { authorization: '[redacted]', 'user-agent': 'Synapse' });
     assert.deepEqual(lines[7]!.headers, { authorization: '[redacted]', host: 'localhost' });
     assert.equal(lines[7]!.msg, 'outgoing request');
+    assert.deepEqual(lines[8]!.err, { cause: { body: { token: '[redacted]', errcode: 'M_X' } } });
   });
 
   it('redacts in child loggers and their bindings too', async () => {
