@@ -28,6 +28,7 @@ const NOTICE_TEXT: Partial<Record<BridgeStateEvent, string>> = {
 export class BridgeStates {
   private readonly states = new Map<string, LoginState>();
   private readonly listeners = new Set<(s: LoginState) => void>();
+  private readonly noticeChains = new Map<string, Promise<void>>();
 
   constructor(private readonly bridge: Bridge) {}
 
@@ -65,6 +66,11 @@ export class BridgeStates {
     if (!text || !this.bridge.config.bridge.management_room_notices) return;
     if (next.stateEvent === 'CONNECTED' && (!prev || prev.stateEvent === 'CONNECTING' || prev.stateEvent === 'STARTING')) return;
     const detail = next.message ? `: ${next.message}` : '';
-    this.bridge.notifyUser(login.userMxid, `${login.remoteName}: ${text}${detail}`).catch((err) => log.debug({ err }, 'state notice failed'));
+    // Notices go out one after another per person, so "disconnected" never lands after "connected".
+    const prevNotice = this.noticeChains.get(login.userMxid) ?? Promise.resolve();
+    const sent = prevNotice
+      .then(() => this.bridge.notifyUser(login.userMxid, `${login.remoteName}: ${text}${detail}`))
+      .catch((err) => log.debug({ err }, 'state notice failed'));
+    this.noticeChains.set(login.userMxid, sent);
   }
 }
