@@ -19,6 +19,8 @@ const STEPS: Step[] = [
   { name: 'build', cmd: ['npx', 'tsc', '-b'] },
   { name: 'examples', cmd: ['node', '--conditions=source', '--import', 'tsx', 'scripts/gen-examples.ts', '--check'] },
   { name: 'unit', cmd: [...MOCHA, 'test/unit/**/*.test.ts'], env: { TRIBUTARY_LOG_LEVEL: process.env.TRIBUTARY_LOG_LEVEL ?? 'warn' }, mocha: true },
+  // Connector tier: real connector code driven through its port by fakes built from the real library.
+  { name: 'connectors', cmd: [...MOCHA, 'test/connectors/**/*.test.ts'], env: { TRIBUTARY_LOG_LEVEL: process.env.TRIBUTARY_LOG_LEVEL ?? 'warn' }, mocha: true },
   // The same unit suites and one e2e suite (bridge process included) on Node 22.
   { name: 'node22', cmd: ['bash', '-c', 'N=$(bash scripts/ensure-node22.sh) && PATH="$(dirname "$N"):$PATH" && node --version && node node_modules/.bin/mocha "test/unit/**/*.test.ts" test/e2e/core-basics.test.ts'], env: { TRIBUTARY_LOG_LEVEL: process.env.TRIBUTARY_LOG_LEVEL ?? 'warn' }, mocha: true },
   { name: 'e2e-sqlite', cmd: [...MOCHA, 'test/e2e/**/*.test.ts'], env: { TRIBUTARY_E2E_DB: 'sqlite' }, mocha: true },
