@@ -1,2 +1,2 @@
-// The WhatsApp bridge (issue 3) is being built; see docs/whatsapp.md for what stands.
-export {};
+export { WhatsAppConnector, whatsappConfigSchema, type WhatsAppConfig, type WhatsAppConnectorOptions } from './connector/connector.js';
+export { WhatsAppAPI } from './connector/wa-api.js';

@@ -36,6 +36,7 @@ export class TransactionIntake {
   crypto: CryptoHook | undefined;
   stopped = false;
   private started = false;
+  private retryTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly db: Database, private readonly dispatcher: IntakeDispatcher) {}
 
@@ -95,7 +96,13 @@ export class TransactionIntake {
         try {
           await this.dispatcher.dispatch(item, async () => void (await this.db.inbound.markDone(row.seq)));
         } catch (err) {
-          log.error({ err, seq: row.seq }, 'dispatch failed; the event stays queued for the next start');
+          // Nothing after it may overtake it: stop here and try this row again shortly (it also
+          // stays queued in the database for the next start).
+          log.error({ err, seq: row.seq }, 'dispatch failed; retrying');
+          this.lastDispatched = row.seq - 1;
+          this.retryTimer = setTimeout(() => this.kick(), 1000);
+          this.retryTimer.unref();
+          return;
         }
       }
     }

@@ -2,6 +2,7 @@
  * What the core gives a connector. The connector never touches Matrix, the database rows of the
  * core, or other logins; it reports through these handles.
  */
+import type { Database } from '../db/database.js';
 import type { Logger } from '../logging.js';
 import type { BridgeStateUpdate } from './bridge-state.js';
 import type { RemoteUserId, UserLoginId } from './ids.js';
@@ -15,6 +16,8 @@ export interface BridgeHandle<NetworkConfig = unknown> {
   /** The Matrix id of a ghost. */
   ghostUserId(user: RemoteUserId): string;
   getLogin(id: UserLoginId): UserLoginHandle | undefined;
+  /** The bridge database, for connectors with tables of their own (see `NetworkConnector.migrations`). */
+  readonly db: Database;
 }
 
 export interface UserLoginHandle {

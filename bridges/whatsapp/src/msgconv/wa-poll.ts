@@ -1,0 +1,34 @@
+/**
+ * WhatsApp polls (pollCreationMessage, V2, V3) -> text listing the options. The poll's
+ * `messageSecret` is kept in the part metadata: votes arrive encrypted with it.
+ */
+import type { TextEntity } from '@tributary/core/matrix/format/index';
+import { partId, type ConvertContext, type ConvertedPart } from '@tributary/core/network/index';
+import type { proto } from 'baileys';
+
+export interface WAPollMetadata {
+  name: string;
+  options: string[];
+  selectableCount: number;
+  /** Base64 of messageContextInfo.messageSecret (the key votes are encrypted with). */
+  messageSecret?: string;
+}
+
+export function pollMetadata(poll: proto.Message.IPollCreationMessage, secret: Uint8Array | null | undefined): WAPollMetadata {
+  return {
+    name: poll.name ?? '',
+    options: (poll.options ?? []).map((o) => o.optionName ?? ''),
+    selectableCount: poll.selectableOptionsCount ?? 0,
+    ...(secret && secret.length ? { messageSecret: Buffer.from(secret).toString('base64') } : {}),
+  };
+}
+
+export function convertWAPoll(poll: proto.Message.IPollCreationMessage, secret: Uint8Array | null | undefined, ctx: ConvertContext): ConvertedPart {
+  const meta = pollMetadata(poll, secret);
+  const head = `Poll: ${meta.name}`;
+  const lines = meta.options.map((o, i) => `${i + 1}. ${o}`);
+  const footer = meta.selectableCount > 1 ? `\n(choose up to ${meta.selectableCount}; vote on your phone)` : '\n(vote on your phone)';
+  const text = `${head}\n${lines.join('\n')}${footer}`;
+  const entities: TextEntity[] = [{ type: 'bold', offset: 0, length: head.length }];
+  return { id: partId(''), type: 'm.room.message', content: ctx.textContent({ text, entities }), metadata: { poll: meta } };
+}
