@@ -7,7 +7,8 @@ import * as sdk from 'matrix-js-sdk';
 import type { RoomMessageEventContent } from 'matrix-js-sdk/lib/@types/events.js';
 import { logger as sdkLogger, type Logger } from 'matrix-js-sdk/lib/logger.js';
 
-const DEFAULT_TIMEOUT_MS = 15_000;
+// Generous: these bound how long a failure takes to show, and CI machines are shared and slow.
+const DEFAULT_TIMEOUT_MS = 40_000;
 
 // matrix-js-sdk 37 calls Promise.withResolvers (Node >= 22); the machines run Node 20.
 if (typeof (Promise as { withResolvers?: unknown }).withResolvers !== 'function') {

@@ -97,7 +97,7 @@ export function waitForNetworkMessage(
   env: BridgeEnv,
   chatId: string,
   predicate: (m: NetworkMessage) => boolean,
-  timeoutMs = 20_000,
+  timeoutMs = 40_000,
 ): Promise<NetworkMessage> {
   return eventually(`a network message in ${chatId} matching the predicate`, async () => (await networkMessages(env, chatId)).find(predicate), timeoutMs);
 }
