@@ -1,8 +1,15 @@
 /** The bridges this repository builds, for scripts that treat them alike. */
+import type { z } from 'zod';
 import { sandboxConfigSchema } from '../bridges/sandbox/src/connector/connector.js';
 import { whatsappConfigSchema } from '../bridges/whatsapp/src/connector/connector.js';
 
-export const BRIDGES = [
+export interface BridgeEntry {
+  name: string;
+  schema: z.ZodObject;
+  main: string;
+}
+
+export const BRIDGES: readonly BridgeEntry[] = [
   { name: 'sandbox', schema: sandboxConfigSchema, main: 'bridges/sandbox/src/main.ts' },
   { name: 'whatsapp', schema: whatsappConfigSchema, main: 'bridges/whatsapp/src/main.ts' },
-] as const;
+];

@@ -83,7 +83,7 @@ async function main(): Promise<void> {
     provisioning: { shared_secret: secrets.provisioning },
     network: { url: sandboxUrl },
   };
-  const b = BRIDGES[0];
+  const b = BRIDGES.find((x) => x.name === 'sandbox')!;
   const config = parseConfig(makeConfigSchema(b.name, b.schema), raw);
   writeFileSync(configPath, stringify(raw), { mode: 0o600 });
   const regPath = join(bridgeDir, 'registration.yaml');

@@ -11,22 +11,8 @@ import {
   type FormattedText,
   type TextEntity,
 } from '../../shared/src/matrix/format/index.js';
+import { pick, rng } from '../helpers/seeded-random.js';
 
-/** mulberry32: a small seeded generator, so a failing case can be replayed from its seed. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-function pick<T>(next: () => number, items: readonly T[]): T {
-  return items[Math.floor(next() * items.length)] as T;
-}
 
 function tagsIn(html: string): string[] {
   return markup(html).map((m) => m.name);

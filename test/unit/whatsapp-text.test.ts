@@ -11,6 +11,7 @@ import {
   WA_TEXT_MAX_LENGTH,
   type WhatsAppParseOptions,
 } from '../../bridges/whatsapp/src/msgconv/wa-text.js';
+import { pick, rng } from '../helpers/seeded-random.js';
 
 const ZWSP = '\u200B';
 const PHONE = '123@s.whatsapp.net';
@@ -345,21 +346,6 @@ function key(e: TextEntity): string {
   return `${e.offset}+${e.length}:${e.type}${e.userId ?? ''}`;
 }
 
-/** mulberry32: seeded, so a failing case can be replayed from its seed. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-function pick<T>(next: () => number, items: readonly T[]): T {
-  return items[Math.floor(next() * items.length)] as T;
-}
 
 const ALPHABET = ['a', 'b', 'Z', '1', ' ', ' ', '\n', '*', '_', '~', '`', '```', '> ', '- ', '@', '@123', '@456', '@all', '😀', 'é', '.', '(', ')', ZWSP, 'https://x.org/', '\uD800'];
 const TYPES: TextEntity['type'][] = ['bold', 'italic', 'underline', 'strikethrough', 'code', 'pre', 'link', 'mention', 'room_mention', 'blockquote', 'spoiler'];
