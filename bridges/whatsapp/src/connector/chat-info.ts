@@ -3,7 +3,7 @@
  * Pure apart from LID resolution, so the event handler can reuse it for group updates.
  */
 import type { GroupMetadata, GroupParticipant } from 'baileys';
-import type { ChatInfo, ChatMember, RemoteUserId, UserLoginId } from '@tributary/core/network/index';
+import type { ChatAvatar, ChatInfo, ChatMember, RemoteUserId, UserLoginId } from '@tributary/core/network/index';
 import { STATUS_BROADCAST, userIdFromJid, type LidResolver } from './ids.js';
 import { recordLidMappings } from './lid-resolver.js';
 
@@ -41,7 +41,7 @@ async function memberOf(p: GroupParticipant, own: UserLoginId, lids: LidResolver
   };
 }
 
-export async function groupChatInfo(meta: GroupMetadata, own: UserLoginId, lids: LidResolver): Promise<ChatInfo> {
+export async function groupChatInfo(meta: GroupMetadata, own: UserLoginId, lids: LidResolver, avatar?: ChatAvatar): Promise<ChatInfo> {
   const members: ChatMember[] = [];
   const seen = new Set<string>();
   for (const p of meta.participants) {
@@ -56,6 +56,7 @@ export async function groupChatInfo(meta: GroupMetadata, own: UserLoginId, lids:
     type: 'group',
     name: meta.subject,
     ...(meta.desc !== undefined ? { topic: meta.desc } : {}),
+    ...(avatar ? { avatar } : {}),
     members,
     membersComplete: true,
     disappear: disappearOf(meta.ephemeralDuration),
@@ -68,6 +69,7 @@ export async function groupChatInfo(meta: GroupMetadata, own: UserLoginId, lids:
   };
 }
 
+/** A DM's room takes the other person's picture from their ghost, so no avatar is set here. */
 export function dmChatInfo(other: RemoteUserId, own: UserLoginId, otherName?: string): ChatInfo {
   return {
     type: 'dm',

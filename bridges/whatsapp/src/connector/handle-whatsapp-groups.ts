@@ -2,9 +2,16 @@
  * Group events -> RemoteEvents: subject/description changes and participant changes (add, remove,
  * promote, demote). Being added to a group resyncs (and creates) its portal.
  */
-import type { ChatInfoChange, ChatMember, PortalKey, RemoteEvent, RemoteSender, RemoteUserId } from '@tributary/core/network/index';
-import type { BaileysEventMap } from 'baileys';
+import type { ChatAvatar, ChatInfoChange, ChatMember, PortalKey, RemoteEvent, RemoteSender, RemoteUserId } from '@tributary/core/network/index';
+import { isJidGroup, proto, type BaileysEventMap, type WAMessage } from 'baileys';
 import type { WAEventHandler } from './handle-whatsapp.js';
+import { msOf } from './handle-whatsapp-history.js';
+
+/**
+ * A group picture change: Baileys rc14 turns the `picture` notification into this stub message
+ * (upserted as 'append', parameter: the new picture's id; none when removed), not into groups.update.
+ */
+export const STUB_GROUP_CHANGE_ICON = proto.WebMessageInfo.StubType.GROUP_CHANGE_ICON;
 
 export const ADMIN_LEVEL = 50;
 export const MEMBER_LEVEL = 0;
@@ -72,4 +79,25 @@ async function fromParticipants(h: Handler, u: BaileysEventMap['group-participan
   }
 }
 
-export const groupEvents = { fromGroupUpdates, fromParticipants };
+/**
+ * Group picture changes among upserted messages. `pictureOf` looks the group's current picture up
+ * (undefined: none or hidden, so nothing is sent for a "set" we cannot see).
+ */
+async function fromIconStubs(h: Handler, messages: WAMessage[], pictureOf: (jid: string) => Promise<ChatAvatar | undefined>): Promise<RemoteEvent[]> {
+  const out: RemoteEvent[] = [];
+  for (const msg of messages) {
+    const jid = msg.key?.remoteJid;
+    if (msg.messageStubType !== STUB_GROUP_CHANGE_ICON || !jid || !isJidGroup(jid)) continue;
+    const portal = await h.portalOf(jid);
+    if (!portal) continue;
+    const removed = !msg.messageStubParameters?.length;
+    const avatar: ChatAvatar | undefined = removed ? { id: '', remove: true } : await pictureOf(jid);
+    if (!avatar) continue;
+    // Baileys keeps the picture's author in `participant` (the key's participant is the notifier).
+    const sender = (await authorOf(h, msg.participant ?? msg.key.participant ?? undefined, msg.key.participantAlt ?? undefined)) ?? h.me();
+    out.push({ type: 'chat_info_change', portal, sender, timestamp: msOf(msg.messageTimestamp ?? 0), change: { avatar } });
+  }
+  return out;
+}
+
+export const groupEvents = { fromGroupUpdates, fromParticipants, fromIconStubs };

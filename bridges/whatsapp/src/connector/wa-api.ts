@@ -3,7 +3,7 @@
  * attaches the event handler to every socket, and answers the core's questions. Matrix -> WhatsApp
  * sends live in handle-matrix.ts; this file keeps chat info, identifiers, contacts and groups.
  */
-import { Browsers, isJidGroup, jidNormalizedUser, isPnUser, isLidUser } from 'baileys';
+import { Browsers, isJidGroup, jidNormalizedUser, isPnUser, isLidUser, type BaileysEventMap } from 'baileys';
 import type { Database } from '@tributary/core/db/database';
 import {
   BridgeError, emojiId, portalKey, remoteUserId,
@@ -11,7 +11,7 @@ import {
   type GroupCreating, type IdentifierResolving, type MatrixEdit, type MatrixMembershipChange, type MatrixMessage,
   type MatrixMessageRemove, type MatrixMessageResponse, type MatrixPowerLevelChange, type PowerLevelHandling, type PresenceHandling, type MatrixReaction, type MatrixReactionRemove,
   type MatrixReadReceipt, type MatrixRoomMeta, type MatrixTyping, type MembershipHandling, type PortalKey,
-  type ReactionHandling, type ReadReceiptHandling, type RedactionHandling, type RemoteUserId,
+  type ChatAvatar, type ReactionHandling, type ReadReceiptHandling, type RedactionHandling, type RemoteUserId,
   type ResolveIdentifierResponse, type RoomAvatarHandling, type RoomFeatures, type RoomNameHandling,
   type RoomTopicHandling, type TypingHandling, type UserInfo, type UserLoginHandle,
 } from '@tributary/core/network/index';
@@ -21,6 +21,8 @@ import { useSqlAuthState, wrapCacheable, type BaileysLogger, type SqlAuthState }
 import { LidMap } from '../db/lid-map.js';
 import type { WhatsAppConfig } from './connector.js';
 import type { WAMatrixContext } from './context.js';
+import { avatarOf } from './avatars.js';
+import { groupEvents } from './handle-whatsapp-groups.js';
 import { dmChatInfo, groupChatInfo, isStatusBroadcast, statusChatInfo } from './chat-info.js';
 import { chatJidOfPortal, jidFromUserId, PN_SERVER, userIdFromJid } from './ids.js';
 import { WALidResolver, attachLidRecorder } from './lid-resolver.js';
@@ -165,6 +167,32 @@ export class WhatsAppAPI implements WAMatrixContext, EditHandling, ReactionHandl
   private attach(sock: WAClientPort): void {
     this.events.attach(sock);
     this.detachers.push(attachLidRecorder(this.lids, sock));
+    // Group picture changes arrive as stub messages, which the message handler skips.
+    const onUpsert = ({ messages }: BaileysEventMap['messages.upsert']) => void this.groupPictureChanges(sock, messages);
+    sock.ev.on('messages.upsert', onUpsert);
+    this.detachers.push(() => sock.ev.off('messages.upsert', onUpsert));
+  }
+
+  private async groupPictureChanges(sock: WAClientPort, messages: BaileysEventMap['messages.upsert']['messages']): Promise<void> {
+    try {
+      const evts = await groupEvents.fromIconStubs(this.events, messages, (jid) => this.pictureOf(jid, sock));
+      if (evts.length === 0) return;
+      await this.events.idle();
+      for (const evt of evts) await this.login.queueRemoteEvent(evt);
+    } catch (err) {
+      this.login.log.warn({ err: (err as Error).message }, 'failed to handle a WhatsApp group picture change');
+    }
+  }
+
+  /** The profile picture of a person or group; none when it is missing, hidden or cannot be looked up now. */
+  private async pictureOf(jid: string, sock = this.openSocket): Promise<ChatAvatar | undefined> {
+    if (!sock) return undefined;
+    try {
+      return await avatarOf(sock, jid);
+    } catch (err) {
+      this.login.log.warn({ err: (err as Error).message, jid }, 'looking up a WhatsApp profile picture failed');
+      return undefined;
+    }
   }
 
   private async onLoggedOut(reason: string): Promise<void> {
@@ -221,7 +249,10 @@ export class WhatsAppAPI implements WAMatrixContext, EditHandling, ReactionHandl
   async getChatInfo(portal: PortalKey): Promise<ChatInfo> {
     const jid = chatJidOfPortal(portal);
     if (isStatusBroadcast(jid)) return statusChatInfo();
-    if (isJidGroup(jid)) return groupChatInfo(await this.socket().groupMetadata(jid), this.login.id, this.lids);
+    if (isJidGroup(jid)) {
+      const meta = await this.socket().groupMetadata(jid);
+      return groupChatInfo(meta, this.login.id, this.lids, await this.pictureOf(jid));
+    }
     const other = await userIdFromJid(jid, this.lids);
     if (!other) throw new BridgeError(`not a WhatsApp chat: ${jid}`, { reason: 'm_not_found', sendNotice: false });
     return dmChatInfo(other, this.login.id, this.contactName(other));
@@ -229,8 +260,10 @@ export class WhatsAppAPI implements WAMatrixContext, EditHandling, ReactionHandl
 
   async getUserInfo(user: RemoteUserId): Promise<UserInfo> {
     const name = this.contactName(user);
+    const avatar = await this.pictureOf(jidFromUserId(user));
     return {
       ...(name ? { name } : {}),
+      ...(avatar ? { avatar } : {}),
       identifiers: user.startsWith('lid-') ? [] : [`+${user}`],
     };
   }
