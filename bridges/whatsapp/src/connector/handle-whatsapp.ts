@@ -21,6 +21,7 @@ import { convertWAEdit, convertWAMessage, makeWAMediaDownloader, type WAConvertD
 import { makeMessageId, portalKeyFromChatJid, userIdFromJid, type LidResolver } from './ids.js';
 import { groupEvents } from './handle-whatsapp-groups.js';
 import { hasVisibleContent, historyEvents, msOf } from './handle-whatsapp-history.js';
+import { historyPollEvents, PollStore, pollVoteEvents, rememberPoll } from './poll-store.js';
 
 export interface WAEventHandlerOptions {
   /** Bridge status@broadcast (stories); off by default. */
@@ -64,6 +65,8 @@ export class WAEventHandler {
   private readonly learned = new Map<string, string>();
   readonly lids: LidResolver;
   readonly deps: WAConvertDeps;
+  /** Poll secrets and votes, to decrypt and count incoming votes. */
+  readonly polls = new PollStore();
 
   constructor(readonly login: UserLoginHandle, lids: LidResolver, readonly opts: WAEventHandlerOptions = {}) {
     this.lids = { pnForLid: async (lid) => this.learned.get(jidNormalizedUser(lid)) ?? lids.pnForLid(lid) };
@@ -96,7 +99,7 @@ export class WAEventHandler {
     on('contacts.update', async (cs) => this.contacts(cs));
     on('lid-mapping.update', async (m) => (await this.learn([m]), []));
     on('chats.upsert', async (chats) => this.fromChats(chats));
-    on('messaging-history.set', async (h) => historyEvents(this, h));
+    on('messaging-history.set', async (h) => [...(await historyEvents(this, h)), ...(await historyPollEvents(this, h))]);
     on('groups.update', async (gs) => groupEvents.fromGroupUpdates(this, gs));
     on('group-participants.update', async (u) => groupEvents.fromParticipants(this, u));
   }
@@ -211,9 +214,11 @@ export class WAEventHandler {
       return by ? this.removal(portal, await this.targetOf(portal, key), by, msOf(msg.messageTimestamp)) : [];
     }
     const content = normalizeMessageContent(msg.message);
+    if (content?.pollUpdateMessage) return pollVoteEvents(this, msg, content.pollUpdateMessage);
     if (!content || !hasVisibleContent(content)) return [];
     const sender = await this.keySender(key);
     if (!sender) return [];
+    await rememberPoll(this, portal, msg, sender);
     const timestamp = msOf(msg.messageTimestamp);
 
     const pm = content.protocolMessage;
