@@ -9,17 +9,14 @@ import { Boom } from '@hapi/boom';
 import { pino } from 'pino';
 import { proto, type GroupMetadata, type WAMessage } from 'baileys';
 import { openDatabase, type Database } from '../../shared/src/db/index.js';
-import {
-  portalKey, userLoginId,
-  type BridgeHandle, type BridgeStateUpdate, type QueuedEvent, type RemoteEvent, type RemoteUserId,
-  type UserLoginHandle, type UserLoginId,
-} from '../../shared/src/network/index.js';
+import { portalKey, userLoginId, type BridgeHandle, type RemoteUserId } from '../../shared/src/network/index.js';
 import { useSqlAuthState } from '../../bridges/whatsapp/src/db/auth-state.js';
 import { WHATSAPP_SECTION, whatsappMigrations } from '../../bridges/whatsapp/src/db/migrations.js';
 import { WhatsAppConnector, whatsappConfigSchema, type WhatsAppConfig } from '../../bridges/whatsapp/src/connector/connector.js';
 import type { WhatsAppAPI } from '../../bridges/whatsapp/src/connector/wa-api.js';
 import { avatarIdOf, avatarOf, isNoPictureError } from '../../bridges/whatsapp/src/connector/avatars.js';
 import type { WAClientPort } from '../../bridges/whatsapp/src/client/port.js';
+import { RecordingLogin } from '../helpers/fake-login.js';
 import { createFakeWAPort, type FakeWAPort } from '../helpers/wa-fake-port.js';
 
 const log = pino({ level: 'silent' });
@@ -32,26 +29,6 @@ const GROUP = '120363000000000001@g.us';
 const PICTURE = Buffer.from([0xff, 0xd8, 0xff, 0xe0, ...Buffer.from('bob-profile-picture'), 0xff, 0xd9]);
 const GROUP_PICTURE = Buffer.from([0xff, 0xd8, 0xff, 0xe0, ...Buffer.from('group-picture'), 0xff, 0xd9]);
 
-class FakeLogin implements UserLoginHandle {
-  readonly userMxid = ALICE;
-  readonly log = log;
-  readonly metadata: Record<string, unknown> = {};
-  readonly states: BridgeStateUpdate[] = [];
-  readonly events: RemoteEvent[] = [];
-  constructor(readonly id: UserLoginId, readonly remoteName = `+${id}`) {}
-  async saveMetadata(patch: Record<string, unknown>): Promise<void> {
-    Object.assign(this.metadata, patch);
-  }
-  async queueRemoteEvent(evt: RemoteEvent): Promise<QueuedEvent> {
-    this.events.push(evt);
-    return { handled: Promise.resolve() };
-  }
-  updatePresence(): void {}
-  setBridgeState(state: BridgeStateUpdate): void {
-    this.states.push(state);
-  }
-  async handleRemoteLogout(): Promise<void> {}
-}
 
 async function until(cond: () => boolean, what: string): Promise<void> {
   for (let i = 0; i < 2000; i++) {
@@ -101,7 +78,7 @@ describe('whatsapp avatars', function () {
   let table: Record<string, string | Error | undefined>;
   let asked: string[];
 
-  async function connected(): Promise<{ login: FakeLogin; api: WhatsAppAPI; fake: FakeWAPort }> {
+  async function connected(): Promise<{ login: RecordingLogin; api: WhatsAppAPI; fake: FakeWAPort }> {
     const f = await createFakeWAPort({ me: ME, overrides: { profilePictureUrl: pictures(table, asked) } });
     fake = f;
     await db.users.getOrCreate(ALICE);
@@ -123,7 +100,7 @@ describe('whatsapp avatars', function () {
       getLogin: () => undefined,
     };
     connector.init(bridge);
-    const login = new FakeLogin(userLoginId(ME_DIGITS));
+    const login = new RecordingLogin(userLoginId(ME_DIGITS));
     const a = connector.loadUserLogin(login) as WhatsAppAPI;
     api = a;
     a.connect();
@@ -240,9 +217,9 @@ describe('whatsapp avatars', function () {
     const url = f.mediaServer.put(GROUP_PICTURE);
     table[GROUP] = url;
     f.emitIncoming(iconStub(['1700000001']), 'append');
-    await until(() => login.events.length === 1, 'picture change queued');
+    await until(() => login.queued.length === 1, 'picture change queued');
     await a.events.idle();
-    const evt = login.events[0];
+    const evt = login.queued[0];
     assert.equal(evt?.type, 'chat_info_change');
     assert.equal(evt.portal.id, GROUP);
     assert.deepEqual(evt.sender, { user: '15550002222', isFromMe: false });
@@ -254,8 +231,8 @@ describe('whatsapp avatars', function () {
     const url2 = f.mediaServer.put(PICTURE);
     table[GROUP] = url2;
     f.emitIncoming(iconStub(['1700000002']), 'append');
-    await until(() => login.events.length === 2, 'second change queued');
-    const second = login.events[1];
+    await until(() => login.queued.length === 2, 'second change queued');
+    const second = login.queued[1];
     assert.equal(second?.type, 'chat_info_change');
     assert.equal(second.change.avatar?.id, avatarIdOf(url2));
     assert.notEqual(second.change.avatar?.id, evt.change.avatar?.id);
@@ -264,15 +241,15 @@ describe('whatsapp avatars', function () {
   it('turns a removed group picture into an avatar removal', async () => {
     const { login, fake: f } = await connected();
     f.emitIncoming(iconStub([], ME), 'append');
-    await until(() => login.events.length === 1, 'removal queued');
-    const evt = login.events[0];
+    await until(() => login.queued.length === 1, 'removal queued');
+    const evt = login.queued[0];
     assert.equal(evt?.type, 'chat_info_change');
     assert.deepEqual(evt.change, { avatar: { id: '', remove: true } });
     assert.equal(evt.sender.isFromMe, true);
     // Other messages bring no picture events.
     f.emitIncoming(f.makeIncoming({ conversation: 'hi' }, { chat: GROUP, from: BOB }));
-    await until(() => login.events.length === 2, 'message queued');
-    assert.equal(login.events[1]?.type, 'message');
+    await until(() => login.queued.length === 2, 'message queued');
+    assert.equal(login.queued[1]?.type, 'message');
     assert.ok(!asked.some((q) => q.startsWith(GROUP)));
   });
 });

@@ -8,16 +8,13 @@ import { Boom } from '@hapi/boom';
 import { pino } from 'pino';
 import type { GroupMetadata, UserFacingSocketConfig } from 'baileys';
 import { openDatabase, type Database } from '../../shared/src/db/index.js';
-import {
-  BridgeError, portalKey, userLoginId,
-  type BridgeHandle, type BridgeStateUpdate, type LoginStep, type NewLoginData, type QueuedEvent, type RemoteEvent,
-  type RemoteUserId, type UserHandle, type UserLoginHandle, type UserLoginId,
-} from '../../shared/src/network/index.js';
+import { BridgeError, portalKey, userLoginId, type BridgeHandle, type LoginStep, type NewLoginData, type RemoteUserId, type UserHandle } from '../../shared/src/network/index.js';
 import { useSqlAuthState } from '../../bridges/whatsapp/src/db/auth-state.js';
 import { LidMap } from '../../bridges/whatsapp/src/db/lid-map.js';
 import { WHATSAPP_SECTION, whatsappMigrations } from '../../bridges/whatsapp/src/db/migrations.js';
 import { WhatsAppConnector, whatsappConfigSchema, type WhatsAppConfig } from '../../bridges/whatsapp/src/connector/connector.js';
 import type { WhatsAppAPI } from '../../bridges/whatsapp/src/connector/wa-api.js';
+import { RecordingLogin } from '../helpers/fake-login.js';
 import { createFakeWAPort, type FakeWAPort, type FakeWAPortOptions } from '../helpers/wa-fake-port.js';
 
 const log = pino({ level: 'silent' });
@@ -28,32 +25,6 @@ const BOB = '15550002222@s.whatsapp.net';
 const CAROL = '15550003333@s.whatsapp.net';
 const GROUP = '120363000000000001@g.us';
 
-class FakeLogin implements UserLoginHandle {
-  readonly userMxid = ALICE;
-  readonly log = log;
-  readonly metadata: Record<string, unknown> = {};
-  readonly states: BridgeStateUpdate[] = [];
-  readonly events: RemoteEvent[] = [];
-  readonly logouts: string[] = [];
-  constructor(readonly id: UserLoginId, readonly remoteName = `+${id}`) {}
-  async saveMetadata(patch: Record<string, unknown>): Promise<void> {
-    Object.assign(this.metadata, patch);
-  }
-  async queueRemoteEvent(evt: RemoteEvent): Promise<QueuedEvent> {
-    this.events.push(evt);
-    return { handled: Promise.resolve() };
-  }
-  updatePresence(): void {}
-  setBridgeState(state: BridgeStateUpdate): void {
-    this.states.push(state);
-  }
-  async handleRemoteLogout(reason: string): Promise<void> {
-    this.logouts.push(reason);
-  }
-  lastState(): string | undefined {
-    return this.states.at(-1)?.stateEvent;
-  }
-}
 
 /** Polls until `cond` holds (database work runs on other threads); the bound only stops a hang. */
 async function until(cond: () => boolean, what: string): Promise<void> {
@@ -94,16 +65,16 @@ describe('whatsapp connector', function () {
     return fake;
   }
 
-  function load(login: FakeLogin): WhatsAppAPI {
+  function load(login: RecordingLogin): WhatsAppAPI {
     const api = connector.loadUserLogin(login) as WhatsAppAPI;
     apis.push(api);
     return api;
   }
 
   /** Loads a stored login, connects it and opens its socket. */
-  async function connected(fake: FakeWAPort): Promise<{ login: FakeLogin; api: WhatsAppAPI }> {
+  async function connected(fake: FakeWAPort): Promise<{ login: RecordingLogin; api: WhatsAppAPI }> {
     await storeSession(db, ME_DIGITS);
-    const login = new FakeLogin(userLoginId(ME_DIGITS));
+    const login = new RecordingLogin(userLoginId(ME_DIGITS));
     const api = load(login);
     api.connect();
     await until(() => socketConfigs.length === 1, 'socket made');
@@ -172,7 +143,7 @@ describe('whatsapp connector', function () {
 
   it('reports BAD_CREDENTIALS and makes no socket when no session is stored', async () => {
     await createLoginRow(db, ME_DIGITS);
-    const login = new FakeLogin(userLoginId(ME_DIGITS));
+    const login = new RecordingLogin(userLoginId(ME_DIGITS));
     const api = load(login);
     api.connect();
     await until(() => login.states.length > 0, 'a state');
@@ -184,7 +155,7 @@ describe('whatsapp connector', function () {
 
   it('throws a retriable network error for sends while no socket is open', async () => {
     await storeSession(db, ME_DIGITS);
-    const api = load(new FakeLogin(userLoginId(ME_DIGITS)));
+    const api = load(new RecordingLogin(userLoginId(ME_DIGITS)));
     assert.throws(() => api.socket(), (err: unknown) => err instanceof BridgeError && err.reason === 'm_network_error' && err.status === 'retriable');
   });
 
@@ -297,7 +268,7 @@ describe('whatsapp connector', function () {
     const NEW_DIGITS = '15550004444';
     let newLogins: NewLoginData[];
     let user: UserHandle;
-    let created: FakeLogin | undefined;
+    let created: RecordingLogin | undefined;
 
     beforeEach(() => {
       newLogins = [];
@@ -308,7 +279,7 @@ describe('whatsapp connector', function () {
         newLogin: async (data) => {
           newLogins.push(data);
           await createLoginRow(db, data.id);
-          created = new FakeLogin(data.id, data.remoteName);
+          created = new RecordingLogin(data.id, data.remoteName);
           load(created).connect();
           return created;
         },

@@ -4,17 +4,14 @@
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import type { Readable } from 'node:stream';
 import { proto, type WAMessage } from 'baileys';
-import type {
-  ConvertContext, ConvertedMessage, MediaSource, PortalKey, QueuedEvent, RemoteEvent, RemotePresence, UserLoginHandle,
-} from '../../shared/src/network/index.js';
+import type { ConvertedMessage, RemoteEvent, UserLoginHandle } from '../../shared/src/network/index.js';
 import { partId } from '../../shared/src/network/index.js';
-import { getLogger } from '../../shared/src/logging.js';
 import type { FormattedText } from '../../shared/src/matrix/format/index.js';
 import { WAEventHandler, TYPING_TIMEOUT_MS } from '../../bridges/whatsapp/src/connector/handle-whatsapp.js';
 import type { LidResolver } from '../../bridges/whatsapp/src/connector/ids.js';
 import { VIEW_ONCE_NOTICE } from '../../bridges/whatsapp/src/msgconv/to-matrix.js';
+import { RecordingLogin, recordingConvertContext } from '../helpers/fake-login.js';
 import { createFakeWAPort, type FakeWAPort } from '../helpers/wa-fake-port.js';
 
 const ME_DIGITS = '15550001111';
@@ -26,54 +23,13 @@ const DAVE_LID = '777000111@lid';
 const GROUP = '120363000000000001@g.us';
 const PROTOCOL = proto.Message.ProtocolMessage.Type;
 
-class FakeLogin implements UserLoginHandle {
-  readonly id = ME_DIGITS as UserLoginHandle['id'];
-  readonly userMxid = '@alice:example.org';
-  readonly remoteName = 'Alice';
-  readonly log = getLogger('test-whatsapp-inbound');
-  readonly metadata: Record<string, unknown> = {};
-  readonly queued: RemoteEvent[] = [];
-  readonly presence: RemotePresence[] = [];
-  async saveMetadata(): Promise<void> {}
-  async queueRemoteEvent(evt: RemoteEvent): Promise<QueuedEvent> {
-    this.queued.push(evt);
-    return { handled: Promise.resolve() };
-  }
-  updatePresence(p: RemotePresence): void {
-    this.presence.push(p);
-  }
-  setBridgeState(): void {}
-  async handleRemoteLogout(): Promise<void> {}
-}
 
-interface Upload { bytes: Buffer; mimetype: string; filename: string | undefined }
 type TestContent = { msgtype?: string; body?: string; entities?: FormattedText['entities']; [k: string]: unknown };
-
-async function readAll(stream: Readable): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const c of stream) chunks.push(Buffer.from(c as Uint8Array));
-  return Buffer.concat(chunks);
-}
-
-function makeCtx(key: PortalKey, isDm: boolean): ConvertContext & { uploads: Upload[] } {
-  const uploads: Upload[] = [];
-  return {
-    uploads,
-    portal: { key, roomId: '!room:example.org', isDm },
-    async uploadMedia(src: MediaSource) {
-      const bytes = await readAll(await src.open());
-      uploads.push({ bytes, mimetype: src.mimetype, filename: src.filename });
-      return { url: `mxc://example.org/${uploads.length}`, size: bytes.length, mimetype: src.mimetype };
-    },
-    matrixUserIdFor: (u) => `@wa_${u}:example.org`,
-    textContent: (text, msgtype = 'm.text') => ({ msgtype, body: text.text, entities: text.entities }),
-  };
-}
 
 describe('whatsapp inbound: Baileys events -> RemoteEvents -> Matrix content', function () {
   this.timeout(20_000);
   let fake: FakeWAPort;
-  let login: FakeLogin;
+  let login: RecordingLogin;
   let handler: WAEventHandler;
   let lidMap: Map<string, string>;
   let contacts: Array<[string, string]>;
@@ -81,7 +37,7 @@ describe('whatsapp inbound: Baileys events -> RemoteEvents -> Matrix content', f
 
   const setup = async (statusBroadcast = false) => {
     fake = await createFakeWAPort({ me: ME, emitOwnEvents: false });
-    login = new FakeLogin();
+    login = new RecordingLogin(ME_DIGITS as UserLoginHandle['id'], 'Alice');
     lidMap = new Map();
     contacts = [];
     mappings = [];
@@ -118,9 +74,9 @@ describe('whatsapp inbound: Baileys events -> RemoteEvents -> Matrix content', f
     assert.equal(e.type, type);
     return e as Extract<RemoteEvent, { type: T }>;
   }
-  async function convert(msg: WAMessage, isDm = true): Promise<{ out: ConvertedMessage; ctx: ReturnType<typeof makeCtx> }> {
+  async function convert(msg: WAMessage, isDm = true): Promise<{ out: ConvertedMessage; ctx: ReturnType<typeof recordingConvertContext> }> {
     const e = only(await receive(msg), 'message');
-    const ctx = makeCtx(e.portal, isDm);
+    const ctx = recordingConvertContext(e.portal, isDm);
     return { out: await e.convert(ctx), ctx };
   }
   const content = (out: ConvertedMessage, i = 0) => out.parts[i]!.content as TestContent;
@@ -134,7 +90,7 @@ describe('whatsapp inbound: Baileys events -> RemoteEvents -> Matrix content', f
     assert.equal(e.id, `${BOB}/15550002222/TXT1`);
     assert.deepEqual(e.sender, { user: '15550002222', isFromMe: false });
     assert.equal(e.timestamp, 1_700_000_000_000);
-    const out = await e.convert(makeCtx(e.portal, true));
+    const out = await e.convert(recordingConvertContext(e.portal, true));
     const c = content(out);
     assert.equal(c.msgtype, 'm.text');
     assert.equal(c.body, 'hi bold @15550003333');
@@ -178,7 +134,7 @@ describe('whatsapp inbound: Baileys events -> RemoteEvents -> Matrix content', f
     const e = only(await receive(editMsg), 'edit');
     assert.equal(e.target, `${BOB}/15550002222/E1`);
     assert.equal(e.timestamp, 1_700_000_005_000);
-    const edit = await e.convert(makeCtx(e.portal, true), [partId('')]);
+    const edit = await e.convert(recordingConvertContext(e.portal, true), [partId('')]);
     assert.equal(edit.modifiedParts.length, 1);
     assert.equal(edit.modifiedParts[0]!.partId, '');
     assert.equal((edit.modifiedParts[0]!.content as TestContent).body, 'fixed now');
@@ -456,7 +412,7 @@ describe('whatsapp inbound: Baileys events -> RemoteEvents -> Matrix content', f
     assert.deepEqual(byChat[BOB]!.map((m) => m.timestamp), [100_000, 200_000, 250_000]);
     // The history's own LID mapping resolves Dave's LID sender to his phone number.
     assert.deepEqual(byChat[GROUP]!.map((m) => m.id), [`${GROUP}/15550005555/G1`, `${GROUP}/15550003333/G2`]);
-    const first = await byChat[BOB]![0]!.convert(makeCtx(evts[0]!.portal, true));
+    const first = await byChat[BOB]![0]!.convert(recordingConvertContext(evts[0]!.portal, true));
     assert.equal(content(first).body, 'first');
     assert.deepEqual(mappings, [{ lid: DAVE_LID, pn: DAVE_PN }]);
     assert.deepEqual(contacts, [[CAROL, 'Carol']]);

@@ -8,16 +8,12 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { pino } from 'pino';
-import {
-  aesEncryptGCM, generateMessageIDV2, generateWAMessage, hmacSign, proto, sha256, type WAMessage,
-} from 'baileys';
-import type {
-  ConvertContext, PortalKey, QueuedEvent, RemoteEvent, RemoteEdit, RemotePresence, UserLoginHandle,
-} from '../../shared/src/network/index.js';
+import { aesEncryptGCM, generateMessageIDV2, generateWAMessage, hmacSign, proto, sha256, type WAMessage } from 'baileys';
+import type { RemoteEvent, RemoteEdit, UserLoginHandle } from '../../shared/src/network/index.js';
 import { partId } from '../../shared/src/network/index.js';
-import { getLogger } from '../../shared/src/logging.js';
 import { WAEventHandler } from '../../bridges/whatsapp/src/connector/handle-whatsapp.js';
 import type { LidResolver } from '../../bridges/whatsapp/src/connector/ids.js';
+import { RecordingLogin, recordingConvertContext } from '../helpers/fake-login.js';
 import { createFakeWAPort, type FakeWAPort } from '../helpers/wa-fake-port.js';
 
 const ME_DIGITS = '15550001111';
@@ -29,33 +25,7 @@ const DAVE_LID = '777000111@lid';
 const GROUP = '120363000000000001@g.us';
 const silent = pino({ level: 'silent' });
 
-class FakeLogin implements UserLoginHandle {
-  readonly id = ME_DIGITS as UserLoginHandle['id'];
-  readonly userMxid = '@alice:example.org';
-  readonly remoteName = 'Alice';
-  readonly log = getLogger('test-whatsapp-polls');
-  readonly metadata: Record<string, unknown> = {};
-  readonly queued: RemoteEvent[] = [];
-  async saveMetadata(): Promise<void> {}
-  async queueRemoteEvent(evt: RemoteEvent): Promise<QueuedEvent> {
-    this.queued.push(evt);
-    return { handled: Promise.resolve() };
-  }
-  updatePresence(_p: RemotePresence): void {}
-  setBridgeState(): void {}
-  async handleRemoteLogout(): Promise<void> {}
-}
 
-function makeCtx(key: PortalKey, isDm: boolean): ConvertContext {
-  return {
-    portal: { key, roomId: '!room:example.org', isDm },
-    async uploadMedia() {
-      throw new Error('no media in polls');
-    },
-    matrixUserIdFor: (u) => `@wa_${u}:example.org`,
-    textContent: (text, msgtype = 'm.text') => ({ msgtype, body: text.text, entities: text.entities }),
-  };
-}
 
 /** A vote encrypted the way WhatsApp clients do (what decryptPollVote undoes). */
 function encryptVote(secret: Uint8Array, pollId: string, creatorJid: string, voterJid: string, options: string[]): proto.Message.IPollEncValue {
@@ -73,12 +43,12 @@ interface Poll { msg: WAMessage; id: string; secret: Uint8Array; creator: string
 describe('whatsapp polls: encrypted votes -> tally edits of the poll', function () {
   this.timeout(20_000);
   let fake: FakeWAPort;
-  let login: FakeLogin;
+  let login: RecordingLogin;
   let handler: WAEventHandler;
 
   beforeEach(async () => {
     fake = await createFakeWAPort({ me: ME, emitOwnEvents: false });
-    login = new FakeLogin();
+    login = new RecordingLogin(ME_DIGITS as UserLoginHandle['id'], 'Alice');
     const lidMap = new Map([[DAVE_LID, DAVE_PN]]);
     const lids: LidResolver = { pnForLid: async (lid) => lidMap.get(lid) };
     handler = new WAEventHandler(login, lids);
@@ -127,7 +97,7 @@ describe('whatsapp polls: encrypted votes -> tally edits of the poll', function 
     assert.equal(evts.length, 1, `expected one edit, got ${evts.map((e) => e.type).join(', ')}`);
     const e = evts[0]! as RemoteEdit;
     assert.equal(e.type, 'edit');
-    const out = await e.convert(makeCtx(e.portal, !poll.chat.endsWith('@g.us')), [partId('')]);
+    const out = await e.convert(recordingConvertContext(e.portal, !poll.chat.endsWith('@g.us')), [partId('')]);
     assert.equal(out.modifiedParts.length, 1);
     const part = out.modifiedParts[0]!;
     assert.equal(part.partId, partId(''));
