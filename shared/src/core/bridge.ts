@@ -10,14 +10,14 @@ import { ghostUserId, parseGhostUserId, botUserId } from '../config/registration
 import type { Database } from '../db/database.js';
 import type { LoginRow } from '../db/queries/logins.js';
 import {
-  isPresenceHandling, portalKeyString, type BridgeHandle, type NetworkConnector, type PortalKey, type RemoteEvent, type RemotePresence,
+  portalKeyString, type BridgeHandle, type NetworkConnector, type PortalKey, type RemoteEvent, type RemotePresence,
   type ChatInfo, type RemoteSender, type RemoteUserId, type UserLoginId, type NewLoginData, type UserHandle, type QueuedEvent,
 } from '../network/index.js';
 import { MatrixApi } from '../matrix/matrix-api.js';
 import { MediaBridge } from '../matrix/media.js';
 import { Spaces } from '../matrix/spaces.js';
-import type { InboundItem, IntakeDispatcher } from '../matrix/intake.js';
 import { TransactionIntake } from '../matrix/intake.js';
+import { MatrixRouter } from './matrix-router.js';
 import { BridgeStates } from './bridge-state.js';
 import { DisappearingLoop } from './disappearing.js';
 import { Ghost } from './ghost.js';
@@ -32,7 +32,7 @@ export interface BridgeMetrics {
   messageBridged(direction: 'remote_to_matrix' | 'matrix_to_remote', latencyMs: number): void;
 }
 
-export class Bridge implements BridgeHandle<unknown>, IntakeDispatcher {
+export class Bridge implements BridgeHandle<unknown> {
   readonly log: Logger = getLogger('bridge');
   readonly api: MatrixApi;
   readonly media: MediaBridge;
@@ -66,7 +66,7 @@ export class Bridge implements BridgeHandle<unknown>, IntakeDispatcher {
     this.api = new MatrixApi(config.homeserver.address, config.appservice.as_token, this.serverName);
     this.media = new MediaBridge(this.api, this.botMxid, config.homeserver.max_upload_size_fallback);
     this.permissions = new Permissions(config.permissions);
-    this.intake = new TransactionIntake(db, this);
+    this.intake = new TransactionIntake(db, new MatrixRouter(this));
   }
 
   enableDoublePuppeting(token: string): void {
@@ -303,67 +303,6 @@ export class Bridge implements BridgeHandle<unknown>, IntakeDispatcher {
     const content: Record<string, unknown> = { msgtype: 'm.notice', body: text };
     if (html) Object.assign(content, { format: 'org.matrix.custom.html', formatted_body: html });
     return this.api.sendEvent(roomId, 'm.room.message', content, { asUser: this.botMxid, txnId: `n.${Date.now()}.${Math.random().toString(36).slice(2)}` });
-  }
-
-  // ---- Matrix intake routing ----
-
-  async dispatch(item: InboundItem, done: () => Promise<void>): Promise<void> {
-    if (item.kind === 'ephemeral') {
-      await done();
-      if (item.event.type === 'm.presence') return this.handleMatrixPresence(item.event);
-      const roomId = item.event.room_id;
-      if (roomId) {
-        const portal = await this.getPortalByRoom(roomId);
-        if (portal) await portal.queue.push({ kind: 'ephemeral', event: item.event });
-      }
-      return;
-    }
-    const ev = item.event;
-    if (ev.type === 'm.room.member' && ev.state_key === this.botMxid) {
-      await this.handleBotMembership(ev).catch((err) => this.log.warn({ err, room: ev.room_id }, 'bot membership handling failed'));
-      return done();
-    }
-    const portal = await this.getPortalByRoom(ev.room_id);
-    const body = ev.type === 'm.room.message' && typeof ev.content.body === 'string' ? ev.content.body : undefined;
-    if (this.commands && body !== undefined && !this.isGhost(ev.sender) && ev.sender !== this.botMxid) {
-      const user = await this.db.users.getByManagementRoom(ev.room_id);
-      const prefixed = body.startsWith(this.config.bridge.command_prefix + ' ') || body === this.config.bridge.command_prefix;
-      if ((user && user.mxid === ev.sender) || prefixed) {
-        const run = () => this.commands!.handle(ev, { portal, isManagementRoom: !!user }).catch((err) => this.log.error({ err }, 'command failed'));
-        // Commands in a portal run in its queue (they may change it); elsewhere in the background.
-        if (portal) await portal.queue.push({ kind: 'task', run: async () => { await run(); await done(); } });
-        else void run().finally(() => void done());
-        return;
-      }
-    }
-    if (!portal) return done();
-    await portal.queue.push({ kind: 'matrix', event: ev, done });
-  }
-
-  /** A person's own Matrix presence goes to each of their logins that can take it. */
-  private async handleMatrixPresence(ev: { sender?: string; content: Record<string, unknown> }): Promise<void> {
-    const presence = ev.content.presence;
-    if (!ev.sender || (presence !== 'online' && presence !== 'offline' && presence !== 'unavailable')) return;
-    for (const login of this.loginsOf(ev.sender)) {
-      if (!isPresenceHandling(login.client)) continue;
-      await login.client.handleMatrixPresence(presence).catch((err) => login.log.debug({ err }, 'presence not sent'));
-    }
-  }
-
-  private async handleBotMembership(ev: InboundItem['event'] & { state_key?: string; sender: string; room_id: string; content: Record<string, unknown> }): Promise<void> {
-    if (ev.content.membership !== 'invite') return;
-    if (!this.permissions.can(ev.sender, 'commands')) {
-      await this.api.leave(ev.room_id, this.botMxid, 'You are not allowed to use this bridge').catch(() => undefined);
-      return;
-    }
-    await this.api.join(ev.room_id, this.botMxid);
-    const user = await this.db.users.getOrCreate(ev.sender);
-    const members = await this.api.joinedMembers(ev.room_id, this.botMxid);
-    // A direct chat with the bot becomes the management room (the newest one, if there are several).
-    if (members.length <= 2 && !(await this.getPortalByRoom(ev.room_id))) {
-      if (user.managementRoom !== ev.room_id) await this.db.users.setManagementRoom(ev.sender, ev.room_id);
-      await this.sendNotice(ev.room_id, `Hello! This is your management room for the ${this.connector.name.displayName} bridge. Send "help" to see what I can do, or "login" to connect your account.`);
-    }
   }
 
   // ---- lifecycle ----
