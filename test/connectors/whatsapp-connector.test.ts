@@ -120,7 +120,7 @@ describe('whatsapp connector', function () {
     assert.equal(connector.migrations.section, WHATSAPP_SECTION);
     assert.deepEqual(connector.capabilities, { disappearingMessages: true, echoesOwnMessages: true });
     assert.deepEqual(config, {
-      browser_name: 'Tributary', history_sync: { max_chats: 50, max_messages_per_chat: 100 }, status_broadcast: false,
+      browser_name: 'Tributary', history_sync: { max_chats: 50, max_messages_per_chat: 100 }, status_broadcast: false, sandbox_url: null,
       reconnect: { min_ms: 1000, max_ms: 120_000 },
     });
     assert.throws(() => whatsappConfigSchema.parse({ reconnect: { min_ms: 1 } }));

@@ -11,6 +11,7 @@ import type { MakeWASocket } from '../client/connection.js';
 import { WHATSAPP_SECTION, whatsappMigrations } from '../db/migrations.js';
 import { WhatsAppAPI } from './wa-api.js';
 import { LOGIN_FLOWS, createWALogin } from './login.js';
+import { sandboxSocketFactory } from '../sandbox/socket.js';
 
 export const whatsappConfigSchema = z.object({
   browser_name: z.string().min(1).max(64).default('Tributary')
@@ -23,6 +24,8 @@ export const whatsappConfigSchema = z.object({
   }).prefault({}).describe('History sync: what the phone sends when the bridge is linked'),
   status_broadcast: z.boolean().default(false)
     .describe('Bridge status updates (stories) of your contacts into a "WhatsApp Status Broadcast" room'),
+  sandbox_url: z.string().url().nullable().default(null)
+    .describe('Development and tests only: connect to a Tributary sandbox server (the emulated WhatsApp of the demo) instead of WhatsApp'),
   reconnect: z.object({
     min_ms: z.number().int().min(10).max(60_000).default(1_000).describe('First reconnect delay (doubles, with full jitter)'),
     max_ms: z.number().int().min(100).max(3_600_000).default(120_000).describe('Longest reconnect delay'),
@@ -68,12 +71,19 @@ export class WhatsAppConnector implements NetworkConnector<WhatsAppConfig> {
     return LOGIN_FLOWS;
   }
 
+  /** The socket factory: a test's, the sandbox's when configured, else Baileys' own. */
+  private makeSocket(): MakeWASocket | undefined {
+    const url = this.handle.networkConfig.sandbox_url;
+    return this.opts.makeSocket ?? (url ? sandboxSocketFactory(url) : undefined);
+  }
+
   createLogin(user: UserHandle, flowId: string): LoginProcess {
     const bridge = this.handle;
+    const makeSocket = this.makeSocket();
     return createWALogin({
       user, db: bridge.db, config: bridge.networkConfig, log: bridge.log.child({ login: 'whatsapp', flow: flowId }),
       beginHandoff: (id) => this.beginHandoff(id),
-      ...(this.opts.makeSocket ? { makeSocket: this.opts.makeSocket } : {}),
+      ...(makeSocket ? { makeSocket } : {}),
       ...(this.opts.socketUrl !== undefined ? { socketUrl: this.opts.socketUrl } : {}),
       ...(this.opts.loginTimeoutMs !== undefined ? { timeoutMs: this.opts.loginTimeoutMs } : {}),
     }, flowId);
@@ -81,10 +91,11 @@ export class WhatsAppConnector implements NetworkConnector<WhatsAppConfig> {
 
   loadUserLogin(login: UserLoginHandle): NetworkAPI {
     const bridge = this.handle;
+    const makeSocket = this.makeSocket();
     return new WhatsAppAPI({
       login, db: bridge.db, config: bridge.networkConfig,
       handoff: () => this.handoffs.get(login.id),
-      ...(this.opts.makeSocket ? { makeSocket: this.opts.makeSocket } : {}),
+      ...(makeSocket ? { makeSocket } : {}),
       ...(this.opts.socketUrl !== undefined ? { socketUrl: this.opts.socketUrl } : {}),
     });
   }
