@@ -58,6 +58,12 @@ class FakeLogin implements UserLoginHandle {
   async handleRemoteLogout(reason: string): Promise<void> {
     this.logouts.push(reason);
   }
+
+  async updateGhost(): Promise<void> {}
+  async sendProgressNotice(): Promise<void> {}
+  async getMessageMetadata(): Promise<undefined> {
+    return undefined;
+  }
 }
 
 class FakePort extends EventEmitter implements SandboxPort {

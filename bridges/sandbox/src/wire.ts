@@ -11,26 +11,12 @@
  *                    EventFrame     {seq, event}                    seq: per-account, increasing
  */
 import { z } from 'zod';
+import { LIMITS } from './wire-limits.js';
+import { messageContentSchema, type MessageContent } from './wire-content.js';
 
-// ---------------------------------------------------------------------------------------------
-// Formatted text (shape fixed by the core's converters)
-
-export type EntityType = 'bold' | 'italic' | 'underline' | 'strikethrough' | 'code' | 'pre' | 'link' | 'mention' | 'room_mention' | 'blockquote' | 'spoiler';
-export interface TextEntity { type: EntityType; offset: number; length: number; url?: string; userId?: string /* network account id for mentions */; language?: string; }
-export interface FormattedText { text: string; entities: TextEntity[]; }
-
-export const LIMITS = {
-  textLength: 65_536,
-  entities: 1_000,
-  nameLength: 100,
-  topicLength: 1_000,
-  emojiLength: 32,
-  idLength: 200,
-  pageSize: 500,
-  groupMembers: 1_024,
-  /** Largest WebSocket frame either side accepts. */
-  frameBytes: 1_048_576,
-} as const;
+// Limits and message content live in their own modules; importers keep using wire.js.
+export * from './wire-limits.js';
+export * from './wire-content.js';
 
 /** Account ids: stable, lowercase. */
 export const ACCOUNT_ID_RE = /^[a-z0-9][a-z0-9._-]{0,63}$/;
@@ -39,69 +25,6 @@ export const PHONE_RE = /^\+[0-9]{6,15}$/;
 
 const idString = z.string().min(1).max(LIMITS.idLength);
 export const accountIdSchema = z.string().regex(ACCOUNT_ID_RE, 'account ids are lowercase letters, digits, . _ -');
-
-export const textEntitySchema = z.object({
-  type: z.enum(['bold', 'italic', 'underline', 'strikethrough', 'code', 'pre', 'link', 'mention', 'room_mention', 'blockquote', 'spoiler']),
-  offset: z.number().int().min(0),
-  length: z.number().int().min(1),
-  url: z.string().max(4096).optional(),
-  userId: z.string().max(LIMITS.idLength).optional(),
-  language: z.string().max(64).optional(),
-});
-
-export const formattedTextSchema = z.object({
-  text: z.string().max(LIMITS.textLength),
-  entities: z.array(textEntitySchema).max(LIMITS.entities),
-}).refine((f) => f.entities.every((e) => e.offset + e.length <= f.text.length), {
-  message: 'entity outside the text', path: ['entities'],
-});
-
-// ---------------------------------------------------------------------------------------------
-// Message content
-
-export type MediaKind = 'image' | 'video' | 'audio' | 'file';
-export interface TextContent extends FormattedText { kind: 'text'; }
-export interface NoticeContent extends FormattedText { kind: 'notice'; }
-export interface MediaContent {
-  kind: MediaKind;
-  media_id: string;
-  mimetype: string;
-  size: number;
-  filename?: string;
-  caption?: FormattedText;
-  width?: number;
-  height?: number;
-  duration_ms?: number;
-}
-export interface LocationContent { kind: 'location'; lat: number; lon: number; name?: string; }
-export type MessageContent = TextContent | NoticeContent | MediaContent | LocationContent;
-
-const textLike = <K extends 'text' | 'notice'>(kind: K) => z.object({
-  kind: z.literal(kind),
-  text: z.string().max(LIMITS.textLength),
-  entities: z.array(textEntitySchema).max(LIMITS.entities),
-}).refine((f) => f.entities.every((e) => e.offset + e.length <= f.text.length), {
-  message: 'entity outside the text', path: ['entities'],
-});
-
-export const mediaContentSchema = z.object({
-  kind: z.enum(['image', 'video', 'audio', 'file']),
-  media_id: idString,
-  mimetype: z.string().min(1).max(255),
-  size: z.number().int().min(0),
-  filename: z.string().max(255).optional(),
-  caption: formattedTextSchema.optional(),
-  width: z.number().int().positive().optional(),
-  height: z.number().int().positive().optional(),
-  duration_ms: z.number().int().min(0).optional(),
-});
-
-export const messageContentSchema: z.ZodType<MessageContent> = z.union([
-  textLike('text'),
-  textLike('notice'),
-  mediaContentSchema,
-  z.object({ kind: z.literal('location'), lat: z.number().min(-90).max(90), lon: z.number().min(-180).max(180), name: z.string().max(LIMITS.nameLength).optional() }),
-]);
 
 // ---------------------------------------------------------------------------------------------
 // Data objects
@@ -180,7 +103,12 @@ export const messageSchema: z.ZodType<WireMessage> = z.object({
 // it (an echo of its own action). Events carry everything needed to bridge them.
 
 interface EventBase { ts: number; self: boolean; }
-export type MemberChange = 'join' | 'leave' | 'kick' | 'invite';
+/**
+ * join/leave/kick/invite: `users` joined or left. promote/demote: the role of `users` went up or
+ * down (member ↔ admin, or to owner when the owner leaves); their new role is in `chat.members`.
+ */
+export type MemberChange = 'join' | 'leave' | 'kick' | 'invite' | 'promote' | 'demote';
+export const MEMBER_CHANGES = ['join', 'leave', 'kick', 'invite', 'promote', 'demote'] as const satisfies readonly MemberChange[];
 export type WireEvent = EventBase & (
   | { type: 'message'; chat_id: string; message: WireMessage }
   | { type: 'edit'; chat_id: string; message: WireMessage }
@@ -214,7 +142,7 @@ export const eventSchema = z.union([
   ev('presence', { user_id: z.string(), presence: z.object({ online: z.boolean(), last_seen: z.number().nullable() }) }),
   ev('chat_created', { chat: chatSchema, by: z.string() }),
   ev('chat_updated', { chat: chatSchema, by: z.string(), changed: z.array(z.enum(['name', 'topic', 'avatar', 'disappear'])) }),
-  ev('members_changed', { chat: chatSchema, by: z.string(), change: z.enum(['join', 'leave', 'kick', 'invite']), users: z.array(z.string()) }),
+  ev('members_changed', { chat: chatSchema, by: z.string(), change: z.enum(MEMBER_CHANGES), users: z.array(z.string()) }),
   ev('logged_out', { reason: z.string() }),
 ]) as unknown as z.ZodType<WireEvent>;
 
@@ -269,6 +197,7 @@ export interface OpMap {
   create_group: { args: { name: string; members: string[]; topic?: string }; result: WireChat };
   invite: { args: { chat: string; user: string }; result: WireChat };
   kick: { args: { chat: string; user: string }; result: WireChat };
+  set_role: { args: { chat: string; user: string; role: 'member' | 'admin' }; result: WireChat };
   leave: { args: { chat: string }; result: Empty };
   set_chat_name: { args: { chat: string; name: string }; result: WireChat };
   set_chat_topic: { args: { chat: string; topic: string }; result: WireChat };
@@ -303,6 +232,7 @@ export const argsSchemas: Schemas<'args'> = {
   create_group: z.object({ name, members: z.array(idString).max(LIMITS.groupMembers), topic: z.string().max(LIMITS.topicLength).optional() }),
   invite: z.object({ chat, user: idString }),
   kick: z.object({ chat, user: idString }),
+  set_role: z.object({ chat, user: idString, role: z.enum(['member', 'admin']) }),
   leave: z.object({ chat }),
   set_chat_name: z.object({ chat, name }),
   set_chat_topic: z.object({ chat, topic: z.string().max(LIMITS.topicLength) }),
@@ -315,7 +245,7 @@ export const resultSchemas: Schemas<'result'> = {
   get_messages: z.object({ messages: z.array(messageSchema), has_more: z.boolean() }),
   send: messageSchema, edit: messageSchema, delete: messageSchema, react: messageSchema, unreact: messageSchema,
   mark_read: empty, typing: empty, set_presence: accountSchema,
-  create_dm: chatSchema, create_group: chatSchema, invite: chatSchema, kick: chatSchema, leave: empty,
+  create_dm: chatSchema, create_group: chatSchema, invite: chatSchema, kick: chatSchema, set_role: chatSchema, leave: empty,
   set_chat_name: chatSchema, set_chat_topic: chatSchema, set_chat_avatar: chatSchema, logout: empty,
 };
 export const OPS = Object.keys(argsSchemas) as Op[];

@@ -55,6 +55,8 @@ export abstract class SandboxOps extends EventEmitter<SandboxClientEvents> {
   }
   invite(chat: string, user: string): Promise<WireChat> { return this.request('invite', { chat, user }); }
   kick(chat: string, user: string): Promise<WireChat> { return this.request('kick', { chat, user }); }
+  /** Group admins and the owner only; the owner's own role cannot be changed. */
+  setRole(chat: string, user: string, role: 'member' | 'admin'): Promise<WireChat> { return this.request('set_role', { chat, user, role }); }
   async leave(chat: string): Promise<void> { await this.request('leave', { chat }); }
   setChatName(chat: string, name: string): Promise<WireChat> { return this.request('set_chat_name', { chat, name }); }
   setChatTopic(chat: string, topic: string): Promise<WireChat> { return this.request('set_chat_topic', { chat, topic }); }

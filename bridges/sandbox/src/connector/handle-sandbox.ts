@@ -10,7 +10,8 @@ import { makeEmojiId, makeMessageId, makePortalKey, makeUserId } from './ids.js'
 import { wireToMatrix, contentToMatrix } from './msgconv.js';
 import { partId } from '@tributary/core/network/index';
 
-const ROLE_LEVEL = { member: 0, admin: 50, owner: 75 } as const;
+/** Matrix power level of each network role (the core's convention). */
+export const ROLE_LEVEL = { member: 0, admin: 50, owner: 75 } as const;
 
 export function chatInfoOf(chat: WireChat, login: UserLoginHandle): ChatInfo {
   const members: ChatMember[] = chat.members.map((m) => ({
@@ -123,6 +124,13 @@ export class SandboxEventHandler {
         }];
       case 'members_changed': {
         const info = chatInfoOf(ev.chat, this.login);
+        if (ev.change === 'promote' || ev.change === 'demote') {
+          // A role change: the members' new power levels, taken from the chat's member list.
+          return [{
+            type: 'chat_info_change', portal: key(ev.chat.id), sender: this.sender(ev.by), timestamp: ev.ts,
+            change: { members: { changed: info.members!.filter((m) => ev.users.includes(m.user)) } },
+          }];
+        }
         const joined = ev.change === 'join' || ev.change === 'invite';
         if (ev.users.includes(this.login.id) && joined) {
           return [{ type: 'chat_resync', portal: key(ev.chat.id), timestamp: ev.ts, info, createPortal: true }];

@@ -30,6 +30,10 @@ export async function contentToMatrix(port: SandboxPort, c: MessageContent, ctx:
         msgtype: 'm.location', body: c.name ? `${c.name} (${c.lat}, ${c.lon})` : `Location: ${c.lat}, ${c.lon}`,
         geo_uri: `geo:${c.lat},${c.lon}`,
       };
+    case 'extension':
+      // Content only the named network understands (a WhatsApp poll, ...): Matrix gets what the
+      // network itself shows clients that cannot render it.
+      return ctx.textContent({ text: c.fallback, entities: [] }, 'm.notice');
     default: {
       const up = await ctx.uploadMedia({
         open: async () => (await port.downloadMedia(c.media_id)).stream, mimetype: c.mimetype, size: c.size,

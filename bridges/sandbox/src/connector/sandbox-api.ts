@@ -9,19 +9,19 @@ import {
   type MatrixReaction, type MatrixReactionRemove, type MatrixReadReceipt, type MatrixRoomMeta, type MatrixTyping, type MembershipHandling,
   type PortalKey, type ReactionHandling, type ReadReceiptHandling, type RedactionHandling, type RemoteUserId, type ResolveIdentifierResponse,
   type RoomFeatures, type RoomNameHandling, type RoomTopicHandling, type RoomAvatarHandling, type TypingHandling, type UserInfo, type UserLoginHandle,
-  type PresenceHandling,
+  type PresenceHandling, type PowerLevelHandling, type MatrixPowerLevelChange,
 } from '@tributary/core/network/index';
 import type { Op, OpArgs, OpResult, WireAccount, WireChat } from '../wire.js';
 import { SandboxClientError } from '../client/errors.js';
 import type { SandboxPort } from './port.js';
-import { chatIdOf, makeEmojiId, makeMessageId, makePortalKey, makeUserId } from './ids.js';
+import { chatIdOf, chatTypeOfId, makeEmojiId, makeMessageId, makePortalKey, makeUserId } from './ids.js';
 import { matrixToWire, wireToMatrix } from './msgconv.js';
-import { SandboxEventHandler, chatInfoOf } from './handle-sandbox.js';
+import { ROLE_LEVEL, SandboxEventHandler, chatInfoOf } from './handle-sandbox.js';
 
 const EDIT_WINDOW_MS = 15 * 60_000;
 
 export class SandboxAPI implements EditHandling, ReactionHandling, RedactionHandling, ReadReceiptHandling, TypingHandling,
-  PresenceHandling, RoomNameHandling, RoomTopicHandling, RoomAvatarHandling, MembershipHandling, BackfillingNetworkAPI,
+  PresenceHandling, RoomNameHandling, RoomTopicHandling, RoomAvatarHandling, MembershipHandling, PowerLevelHandling, BackfillingNetworkAPI,
   ContactListing, IdentifierResolving, GroupCreating {
   readonly events: SandboxEventHandler;
   private loggedIn = true;
@@ -139,6 +139,22 @@ export class SandboxAPI implements EditHandling, ReactionHandling, RedactionHand
     const chat = chatIdOf(msg.portal);
     if (msg.change === 'invite') await this.call('invite', { chat, user: msg.target });
     else await this.call('kick', { chat, user: msg.target });
+  }
+
+  /**
+   * Power level 50 or more makes a group member an admin, below 50 a plain member. The owner
+   * stays owner at any level of 50 or more; lowering the owner further is refused by the network.
+   */
+  async handleMatrixPowerLevels(msg: MatrixPowerLevelChange): Promise<void> {
+    const chat = chatIdOf(msg.portal);
+    if (chatTypeOfId(chat) === 'dm') throw new BridgeError('A DM has no admins', { reason: 'm_unsupported', status: 'fail' });
+    const roles = new Map((await this.call('get_chat', { chat })).members.map((m) => [m.user_id as string, m.role]));
+    for (const { user, level } of msg.users) {
+      const role = level >= ROLE_LEVEL.admin ? 'admin' : 'member';
+      const current = roles.get(user);
+      if (current === role || (current === 'owner' && role === 'admin')) continue;
+      await this.call('set_role', { chat, user, role });
+    }
   }
 
   async fetchMessages(p: FetchMessagesParams): Promise<FetchMessagesResponse> {

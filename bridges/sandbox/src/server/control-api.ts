@@ -93,7 +93,7 @@ export class ControlApi {
     });
     r('POST', 'chats/:chat/roles', async (c) => {
       const b = await c.body(B.roleBody);
-      return ok(n.setRole(p(c, 0), b.user, b.role));
+      return ok(n.setRole(b.as ?? n.ownerOf(p(c, 0)), p(c, 0), b.user, b.role));
     });
     r('GET', 'chats/:chat/messages', (c) => {
       const chat = n.chat(p(c, 0));
@@ -125,7 +125,7 @@ export class ControlApi {
     r('POST', 'messages/:id/edit', async (c) => {
       const b = await c.body(B.editBody);
       const f = b.formatted ?? { text: b.text ?? '', entities: [] };
-      const content: MessageContent = { kind: 'text', text: f.text, entities: f.entities };
+      const content: MessageContent = b.extension ? { kind: 'extension', ...b.extension } : { kind: 'text', text: f.text, entities: f.entities };
       return ok(n.edit(b.as, p(c, 0), content));
     });
     r('POST', 'messages/:id/reactions', async (c) => {

@@ -25,6 +25,7 @@ export async function contentFromControlBody(body: z.infer<typeof sendMessageBod
   if (body.formatted !== undefined) return { kind: 'text', text: body.formatted.text, entities: body.formatted.entities };
   if (body.notice !== undefined) return { kind: 'notice', ...plain(body.notice) };
   if (body.location !== undefined) return { kind: 'location', ...body.location };
+  if (body.extension !== undefined) return { kind: 'extension', ...body.extension };
   if (body.image !== undefined) {
     const img = body.image;
     const bytes = img.base64 !== undefined

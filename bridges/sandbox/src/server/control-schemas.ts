@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { LIMITS, PHONE_RE, accountIdSchema, formattedTextSchema } from '../wire.js';
+import { LIMITS, PHONE_RE, accountIdSchema, extensionFieldsSchema, formattedTextSchema } from '../wire.js';
 
 /** Bodies of the control API (docs/sandbox.md). Unknown fields are ignored. */
 
@@ -46,7 +46,7 @@ const mediaSpec = z.object({
   duration_ms: z.number().int().min(0).optional(),
 });
 
-/** Exactly one of text / formatted / notice / image / media / location. */
+/** Exactly one of text / formatted / notice / image / media / location / extension. */
 export const sendMessageBody = z.object({
   as,
   text: text.optional(),
@@ -55,13 +55,16 @@ export const sendMessageBody = z.object({
   image: imageSpec.optional(),
   media: mediaSpec.optional(),
   location: z.object({ lat: z.number().min(-90).max(90), lon: z.number().min(-180).max(180), name: z.string().max(LIMITS.nameLength).optional() }).optional(),
+  /** Network-specific content: `{network, payload, fallback}`. */
+  extension: extensionFieldsSchema.optional(),
   reply_to: id.optional(),
-}).refine((b) => [b.text, b.formatted, b.notice, b.image, b.media, b.location].filter((v) => v !== undefined).length === 1, {
-  message: 'give exactly one of text, formatted, notice, image, media, location',
+}).refine((b) => [b.text, b.formatted, b.notice, b.image, b.media, b.location, b.extension].filter((v) => v !== undefined).length === 1, {
+  message: 'give exactly one of text, formatted, notice, image, media, location, extension',
 });
 
-export const editBody = z.object({ as, text: text.optional(), formatted: formattedTextSchema.optional() })
-  .refine((b) => (b.text === undefined) !== (b.formatted === undefined), { message: 'give exactly one of text, formatted' });
+/** Exactly one of text / formatted / extension (the last only for extension messages). */
+export const editBody = z.object({ as, text: text.optional(), formatted: formattedTextSchema.optional(), extension: extensionFieldsSchema.optional() })
+  .refine((b) => [b.text, b.formatted, b.extension].filter((v) => v !== undefined).length === 1, { message: 'give exactly one of text, formatted, extension' });
 export const reactBody = z.object({ as, emoji: z.string().min(1).max(LIMITS.emojiLength) });
 export const asBody = z.object({ as });
 export const readBody = z.object({ as, message: id });
@@ -76,4 +79,5 @@ export const patchChatBody = z.object({
   disappear_ms: z.number().int().nullable().optional(),
 });
 export const approveBody = z.object({ account: id });
-export const roleBody = z.object({ user: id, role: z.enum(['member', 'admin']) });
+/** Without `as` the change is made by the group's owner. */
+export const roleBody = z.object({ as: as.optional(), user: id, role: z.enum(['member', 'admin']) });

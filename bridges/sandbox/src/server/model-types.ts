@@ -1,4 +1,4 @@
-import type { MemberRole, WireMessage } from '../wire.js';
+import type { MemberChange, MemberRole, WireMessage } from '../wire.js';
 import type { AccountLogState } from './event-log.js';
 
 /** A person on the sandbox network. `token` and `password` never leave the control API. */
@@ -14,11 +14,11 @@ export interface AccountRecord {
   created_at: number;
 }
 
-/** A chat state change kept in the chat's history (member changes, name/topic/avatar). */
+/** A chat state change kept in the chat's history (member and role changes, name/topic/avatar). */
 export interface ChatHistoryEntry {
   ts: number;
   by: string;
-  type: 'created' | 'join' | 'leave' | 'kick' | 'invite' | 'name' | 'topic' | 'avatar' | 'disappear';
+  type: 'created' | MemberChange | 'name' | 'topic' | 'avatar' | 'disappear';
   users?: string[];
   value?: string | number | null;
 }

@@ -95,8 +95,8 @@ export class ChatsLayer extends NetworkBase {
     return wire;
   }
 
-  private membersChanged(chat: ChatRecord, by: string, change: MemberChange, users: string[], alsoTell: string[]): WireChat {
-    this.record(chat, { by, type: change, users });
+  private membersChanged(chat: ChatRecord, by: string, change: MemberChange, users: string[], alsoTell: string[], value?: string): WireChat {
+    this.record(chat, { by, type: change, users, ...(value !== undefined ? { value } : {}) });
     const wire = this.wireChat(chat);
     this.emitTo([...chat.members.keys(), ...alsoTell], by, { type: 'members_changed', ts: this.now(), chat: wire, by, change, users });
     return wire;
@@ -133,23 +133,37 @@ export class ChatsLayer extends NetworkBase {
     chat.members.delete(actor);
     chat.read.delete(actor);
     this.clearTyping(chatId, actor);
-    if (wasOwner) {
-      // Ownership passes to the longest-standing admin, else the longest-standing member.
-      const next = [...chat.members].find(([, r]) => r === 'admin')?.[0] ?? chat.members.keys().next().value;
-      if (next !== undefined) chat.members.set(next, 'owner');
-    }
-    return this.membersChanged(chat, actor, 'leave', [actor], [actor]);
+    // Ownership passes to the longest-standing admin, else the longest-standing member.
+    const next = wasOwner ? [...chat.members].find(([, r]) => r === 'admin')?.[0] ?? chat.members.keys().next().value : undefined;
+    if (next !== undefined) chat.members.set(next, 'owner');
+    const wire = this.membersChanged(chat, actor, 'leave', [actor], [actor]);
+    // A role change of its own, so bridges need not infer it from the leave. `by` is the new
+    // owner: the leaver is no longer in the chat to act in it.
+    return next === undefined ? wire : this.membersChanged(chat, next, 'promote', [next], [], 'owner');
   }
 
-  /** Sets a member's role (control API only). */
-  setRole(chatId: string, user: string, role: 'member' | 'admin'): WireChat {
-    const chat = this.chat(chatId);
+  /**
+   * Makes a member an admin or a plain member again (the `set_role` op, and the control API).
+   * Admins and the owner only; the owner's role is not changed this way. Setting the role a
+   * member already has changes nothing and emits nothing.
+   */
+  setRole(actor: string, chatId: string, user: string, role: 'member' | 'admin'): WireChat {
+    const chat = this.memberChat(actor, chatId);
+    this.requireGroupAdmin(actor, chat);
     const current = chat.members.get(user);
     if (!current) throw new NetworkError('not_found', `${user} is not in ${chatId}`);
     if (current === 'owner') throw new NetworkError('forbidden', 'the owner keeps the owner role');
+    if (current === role) return this.wireChat(chat);
     chat.members.set(user, role);
-    this.changed();
-    return this.wireChat(chat);
+    return this.membersChanged(chat, actor, role === 'admin' ? 'promote' : 'demote', [user], [], role);
+  }
+
+  /** The group's owner (who control-API role changes without `as` are made by). */
+  ownerOf(chatId: string): string {
+    const chat = this.chat(chatId);
+    if (chat.type !== 'group') throw new NetworkError('bad_request', 'not a group');
+    for (const [user, role] of chat.members) if (role === 'owner') return user;
+    throw new NetworkError('not_found', `${chatId} has no owner`);
   }
 
   updateChat(actor: string, chatId: string, changes: { name?: string; topic?: string; avatar?: string | null; disappear_ms?: number | null }): WireChat {

@@ -1,4 +1,4 @@
-import { LIMITS, type GetMessagesResult, type MessageContent, type WireMessage } from '../wire.js';
+import { LIMITS, extensionContentProblem, type GetMessagesResult, type MessageContent, type WireMessage } from '../wire.js';
 import { NetworkError } from './errors.js';
 import { ChatsLayer } from './network-chats.js';
 import type { ChatRecord, MessageRecord } from './model-types.js';
@@ -90,6 +90,11 @@ export class SandboxNetwork extends ChatsLayer {
     if (content.kind === 'image' || content.kind === 'video' || content.kind === 'audio' || content.kind === 'file') {
       this.requireMedia(content.media_id);
     }
+    if (content.kind === 'extension') {
+      // The wire and control schemas check this too; in-process callers get no schema.
+      const problem = extensionContentProblem(content);
+      if (problem) throw new NetworkError('bad_request', `extension content: ${problem}`);
+    }
   }
 
   send(actor: string, chatId: string, content: MessageContent, opts: SendOptions = {}): { message: WireMessage; duplicate: boolean } {
@@ -126,7 +131,13 @@ export class SandboxNetwork extends ChatsLayer {
     this.checkContent(content);
     const old = message.content;
     let next: MessageContent;
-    if ((old.kind === 'text' || old.kind === 'notice') && content.kind === old.kind) {
+    if (old.kind === 'extension') {
+      // The sandbox cannot merge a caption-like edit into a payload it does not understand.
+      if (content.kind !== 'extension' || content.network !== old.network) {
+        throw new NetworkError('bad_request', `a ${old.network} extension message can only be edited with ${old.network} extension content`);
+      }
+      next = structuredClone(content);
+    } else if ((old.kind === 'text' || old.kind === 'notice') && content.kind === old.kind) {
       next = structuredClone(content);
     } else if ((old.kind === 'image' || old.kind === 'video' || old.kind === 'audio' || old.kind === 'file') && content.kind === 'text') {
       // Editing a media message replaces its caption.

@@ -34,6 +34,7 @@ export const wireOps: Handlers = {
   create_group: (n, me, a) => n.createGroup(me, a.name, a.members, a.topic),
   invite: (n, me, a) => n.invite(me, a.chat, a.user),
   kick: (n, me, a) => n.kick(me, a.chat, a.user),
+  set_role: (n, me, a) => n.setRole(me, a.chat, a.user, a.role),
   leave: (n, me, a) => {
     n.leave(me, a.chat);
     return {};
