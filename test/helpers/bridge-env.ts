@@ -1,6 +1,7 @@
 /**
- * A whole stack for e2e tests: a real Synapse, the sandbox network (in this process), and the
- * sandbox bridge as its own process (so it can be killed and restarted), on SQLite or PostgreSQL.
+ * A whole stack for e2e tests: a real Synapse, the sandbox network (in this process), and a
+ * bridge as its own process (so it can be killed and restarted), on SQLite or PostgreSQL: the
+ * sandbox bridge, or the WhatsApp bridge on its emulated socket over the same sandbox network.
  * `TRIBUTARY_E2E_DB=postgres` switches every suite to PostgreSQL.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -11,6 +12,7 @@ import { join, resolve } from 'node:path';
 import { stringify } from 'yaml';
 import { buildRegistration, buildDoublePuppetRegistration, makeConfigSchema, parseConfig, renderRegistrationYaml, generateToken } from '../../shared/src/config/index.js';
 import { sandboxConfigSchema } from '../../bridges/sandbox/src/connector/connector.js';
+import { whatsappConfigSchema } from '../../bridges/whatsapp/src/connector/connector.js';
 import { startSandboxServer, type SandboxServer } from '../../bridges/sandbox/src/server/index.js';
 import { startSynapse, type SynapseHandle, type RegisteredUser } from './synapse.js';
 import { startPostgres, type TestPostgres } from './postgres.js';
@@ -19,8 +21,13 @@ import { TestClient } from './matrix-client.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 
+/** Which bridge the stack runs: its network id names its directory, bot and ghosts. */
+export type BridgeKind = 'sandbox' | 'whatsapp';
+
 export interface BridgeEnvOptions {
   db?: 'sqlite' | 'postgres';
+  /** Default 'sandbox'. */
+  bridge?: BridgeKind;
   /** Deep overrides of the bridge config. */
   config?: Record<string, unknown>;
   /** Start the bridge process too (default true); false leaves that to the test (startup checks). */
@@ -39,12 +46,14 @@ export class BridgeEnv {
     readonly config: Record<string, unknown> & { appservice: { hs_token: string; as_token: string; port: number } },
     readonly configPath: string,
     private readonly pg: TestPostgres | undefined,
+    readonly kind: BridgeKind = 'sandbox',
   ) {
     this.asPort = config.appservice.port;
   }
 
   static async start(opts: BridgeEnvOptions = {}): Promise<BridgeEnv> {
     const dir = await mkdtemp(join(tmpdir(), 'tributary-e2e-'));
+    const kind = opts.bridge ?? 'sandbox';
     const dbType = opts.db ?? (process.env.TRIBUTARY_E2E_DB === 'postgres' ? 'postgres' : 'sqlite');
     const pg = dbType === 'postgres' ? await startPostgres() : undefined;
     const sandbox = await startSandboxServer({ port: 0, seed: 'demo', qrRotateMs: 60_000 });
@@ -63,9 +72,11 @@ export class BridgeEnv {
         double_puppet: { enabled: true, as_token: generateToken() },
       },
       logging: { level: process.env.TRIBUTARY_E2E_LOG ?? 'info' },
-      network: { url: sandbox.url, reconnect_min_ms: 50, reconnect_max_ms: 500 },
+      network: kind === 'whatsapp'
+        ? { sandbox_url: sandbox.url, reconnect: { min_ms: 50, max_ms: 500 } }
+        : { url: sandbox.url, reconnect_min_ms: 50, reconnect_max_ms: 500 },
     }, opts.config ?? {});
-    const schema = makeConfigSchema('sandbox', sandboxConfigSchema);
+    const schema = kind === 'whatsapp' ? makeConfigSchema('whatsapp', whatsappConfigSchema) : makeConfigSchema('sandbox', sandboxConfigSchema);
     const regPath = join(dir, 'registration.yaml');
     const parsed = parseConfig(schema, raw) as never;
     await writeFile(regPath, renderRegistrationYaml(buildRegistration(parsed)));
@@ -80,7 +91,7 @@ export class BridgeEnv {
     parseConfig(schema, raw); // fail here, not in the child, when the test config is wrong
     const configPath = join(dir, 'config.yaml');
     await writeFile(configPath, stringify(raw));
-    const env = new BridgeEnv(dir, synapse, sandbox, raw as never, configPath, pg);
+    const env = new BridgeEnv(dir, synapse, sandbox, raw as never, configPath, pg, kind);
     if (opts.startBridge !== false) await env.startBridge();
     return env;
   }
@@ -88,7 +99,7 @@ export class BridgeEnv {
   /** Starts the bridge process and waits until it is ready. */
   async startBridge(): Promise<void> {
     const log = createWriteStream(join(this.dir, 'bridge.log'), { flags: 'a' });
-    const proc = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', join(ROOT, 'bridges/sandbox/src/main.ts'), '-c', this.configPath], {
+    const proc = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', join(ROOT, `bridges/${this.kind}/src/main.ts`), '-c', this.configPath], {
       cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, TRIBUTARY_LOG_LEVEL: undefined },
     });
     proc.stdout!.pipe(log, { end: false });
@@ -128,11 +139,11 @@ export class BridgeEnv {
   }
 
   get botMxid(): string {
-    return '@sandboxbot:localhost';
+    return `@${this.kind}bot:localhost`;
   }
 
   ghost(id: string): string {
-    return `@sandbox_${id}:localhost`;
+    return `@${this.kind}_${id}:localhost`;
   }
 
   /** A Matrix user with a running client. */

@@ -97,7 +97,7 @@ export function groupOps(ctx: () => Promise<EventContext>): GroupMethods {
           else if (action === 'remove' && account.id === c.directory.self.id) await c.client.leave(chat);
           else if (action === 'remove') await c.client.kick(chat, account.id);
           else if (action === 'promote' || action === 'demote') {
-            await c.client.request('set_role' as never, { chat, user: account.id, role: action === 'promote' ? 'admin' : 'member' } as never);
+            await c.client.setRole(chat, account.id, action === 'promote' ? 'admin' : 'member');
           } else status = '400';
         } catch (err) {
           status = isSandboxClientError(err) ? (err.code === 'forbidden' ? '403' : err.code === 'not_found' ? '404' : '400') : '500';

@@ -1,0 +1,155 @@
+/**
+ * The WhatsApp bridge end to end: its own process, a real Synapse, matrix-js-sdk as the person's
+ * client, and the WhatsApp sandbox (the emulated socket over the sandbox network) as WhatsApp.
+ * Contacts act through the sandbox control API. What cannot be run here is WhatsApp's own servers;
+ * everything from the Baileys protos inward is the production code.
+ */
+import assert from 'node:assert/strict';
+import type * as sdk from 'matrix-js-sdk';
+import { BridgeEnv, eventually } from '../helpers/bridge-env.js';
+import type { TestClient } from '../helpers/matrix-client.js';
+import type { RegisteredUser } from '../helpers/synapse.js';
+import {
+  downloadMxc, entitiesOf, portalRoom, roomMessages, sendAs, textOf, waitForNetworkMessage,
+} from '../helpers/portal-setup.js';
+import { generateTestPng } from '../../bridges/sandbox/src/server/index.js';
+
+const ALICE_JID = '15550000001@s.whatsapp.net';
+const GROUP_JID = '120363000000000001@g.us';
+const DM_ALICE = 'dm:alice:me';
+const GROUP = 'g:1';
+const enc = encodeURIComponent;
+
+describe('e2e: WhatsApp bridge over the WhatsApp sandbox (real Synapse)', function () {
+  this.timeout(120_000);
+  let env: BridgeEnv;
+  let me: TestClient;
+  let meUser: RegisteredUser;
+  let mgmt: string;
+  let dm: string;
+  let group: string;
+
+  const fromBot = (re: RegExp) => (e: sdk.MatrixEvent) => e.getSender() === env.botMxid && re.test(e.getContent().body ?? '');
+  const isMsg = (body: string) => (e: sdk.MatrixEvent) => e.getType() === 'm.room.message' && e.getContent().body === body;
+
+  /** Approves the one login code waiting on the sandbox as `account` (the "scan" on the phone). */
+  async function approveWaitingCode(account: string): Promise<void> {
+    const code = await eventually('a login code waiting for a scan', async () =>
+      (await env.control<Array<{ code: string }>>('GET', '/login-codes'))[0]?.code);
+    await env.control('POST', `/login-codes/${enc(code)}/approve`, { account });
+  }
+
+  before(async function () {
+    this.timeout(240_000);
+    env = await BridgeEnv.start({ bridge: 'whatsapp' });
+    // Sent before the bridge is linked: it must arrive through the history sync.
+    await sendAs(env, DM_ALICE, 'alice', { text: 'sent before the link' });
+    ({ client: me, user: meUser } = await env.user('person_wa'));
+    mgmt = (await me.client.createRoom({ is_direct: true, invite: [env.botMxid] })).room_id;
+    await me.waitForMembership(mgmt, env.botMxid, 'join', 30_000);
+  });
+  after(async () => {
+    await me?.stop();
+    await env?.stop();
+  });
+
+  it('logs in by QR code: the code arrives as an image and the scan completes the login', async () => {
+    await me.sendText(mgmt, 'login qr');
+    const qr = await me.waitForEvent(mgmt, (e) => e.getSender() === env.botMxid && e.getContent().msgtype === 'm.image', 30_000);
+    assert.equal(qr.getContent().info?.mimetype, 'image/png');
+    await approveWaitingCode('me');
+    await me.waitForEvent(mgmt, fromBot(/Logged in to WhatsApp as \+15550000000/), 30_000);
+  });
+
+  it('bridges the history WhatsApp sends at link time into the DM portal, from the contact\'s ghost', async () => {
+    dm = await portalRoom(env, me, ALICE_JID, 60_000);
+    const ev = await me.waitForEvent(dm, isMsg('sent before the link'), 30_000);
+    assert.equal(ev.getSender(), env.ghost('15550000001'));
+    const alice = await env.control<{ name: string }>('GET', '/accounts/alice');
+    await eventually('the ghost named as on WhatsApp', async () =>
+      (await me.client.getProfileInfo(env.ghost('15550000001'))).displayname === alice.name);
+  });
+
+  it('bridges a contact\'s formatted text, a reply, an edit, a reaction and a deletion to Matrix', async () => {
+    await sendAs(env, DM_ALICE, 'alice', { formatted: { text: 'bold move', entities: [{ type: 'bold', offset: 0, length: 4 }] } });
+    const bold = await me.waitForEvent(dm, isMsg('bold move'), 30_000);
+    assert.match(bold.getContent().formatted_body ?? '', /<strong>bold<\/strong> move/);
+
+    const target = (await env.control<Array<{ id: string; content: { text?: string } }>>('GET', `/chats/${enc(DM_ALICE)}/messages`))
+      .find((m) => m.content.text === 'bold move')!;
+    await sendAs(env, DM_ALICE, 'alice', { text: 'a reply', reply_to: target.id });
+    const reply = await me.waitForEvent(dm, isMsg('a reply'), 30_000);
+    assert.equal(reply.getContent()['m.relates_to']?.['m.in_reply_to']?.event_id, bold.getId());
+
+    await env.control('POST', `/messages/${enc(target.id)}/edit`, { as: 'alice', text: 'bold move, edited' });
+    const edit = await me.waitForEvent(dm, (e) => e.getContent()['m.relates_to']?.rel_type === 'm.replace', 30_000);
+    assert.equal(edit.getContent()['m.relates_to']?.event_id, bold.getId());
+    assert.equal(edit.getContent()['m.new_content']?.body, 'bold move, edited');
+
+    await env.control('POST', `/messages/${enc(target.id)}/reactions`, { as: 'alice', emoji: '👍' });
+    const reaction = await me.waitForEvent(dm, (e) => e.getType() === 'm.reaction', 30_000);
+    assert.equal(reaction.getContent()['m.relates_to']?.key, '👍');
+    assert.equal(reaction.getSender(), env.ghost('15550000001'));
+
+    await env.control('DELETE', `/messages/${enc(target.id)}`, { as: 'alice' });
+    await me.waitForEvent(dm, (e) => e.getType() === 'm.room.redaction' && e.event.redacts === bold.getId(), 30_000);
+  });
+
+  it('bridges an image both ways with the same bytes', async () => {
+    const png = generateTestPng(12, 9);
+    await sendAs(env, DM_ALICE, 'alice', { image: { base64: png.toString('base64'), mimetype: 'image/png', caption: 'look' } });
+    const img = await me.waitForEvent(dm, (e) => e.getContent().msgtype === 'm.image', 30_000);
+    assert.ok((await downloadMxc(env, meUser.accessToken, img.getContent().url!)).equals(png), 'Matrix got the bytes alice sent');
+
+    const upload = await me.client.uploadContent(generateTestPng(5, 5, [10, 200, 30]), { type: 'image/png', name: 'green.png' });
+    await me.client.sendMessage(dm, { msgtype: 'm.image', body: 'green.png', url: upload.content_uri, info: { mimetype: 'image/png' } } as never);
+    const net = await waitForNetworkMessage(env, DM_ALICE, (m) => m.sender === 'me' && m.content.kind === 'image');
+    const bytes = Buffer.from(await (await fetch(`${env.sandbox.url}/media/${enc((net.content as { media_id: string }).media_id)}`)).arrayBuffer());
+    assert.ok(bytes.equals(generateTestPng(5, 5, [10, 200, 30])), 'alice got the bytes Matrix sent (decrypted from WhatsApp media)');
+  });
+
+  it('sends Matrix formatting and mentions as WhatsApp markup the contact sees as formatting', async () => {
+    await me.sendHtml(dm, 'hi bold and strike', 'hi <b>bold</b> and <del>strike</del>');
+    const net = await waitForNetworkMessage(env, DM_ALICE, (m) => m.sender === 'me' && textOf(m) === 'hi bold and strike');
+    assert.deepEqual(entitiesOf(net).map((e) => e.type).sort(), ['bold', 'strikethrough']);
+  });
+
+  it('bridges the group with its name and members, messages in it, and a rename from Matrix', async () => {
+    // A group without messages gets its room with its first message, as with the anchor bridge.
+    await sendAs(env, GROUP, 'bob', { text: 'hello group' });
+    group = await portalRoom(env, me, GROUP_JID, 60_000);
+    await eventually('the group name', () => me.client.getRoom(group)?.name === 'Sandbox friends');
+    const ev = await me.waitForEvent(group, isMsg('hello group'), 30_000);
+    assert.equal(ev.getSender(), env.ghost('15550000002'));
+    await me.client.setRoomName(group, 'Renamed from Matrix');
+    await eventually('the sandbox group renamed', async () =>
+      (await env.control<{ name: string }>('GET', `/chats/${enc(GROUP)}`)).name === 'Renamed from Matrix');
+  });
+
+  it('after a crash (SIGKILL) the stored session reconnects and a message sent meanwhile arrives once', async () => {
+    await env.stopBridge('SIGKILL');
+    await sendAs(env, DM_ALICE, 'alice', { text: 'while the bridge was down' });
+    await env.startBridge();
+    await me.waitForEvent(dm, isMsg('while the bridge was down'), 60_000);
+    await new Promise((r) => setTimeout(r, 1_500));
+    const copies = (await roomMessages(me, dm)).filter((e) => e.content?.body === 'while the bridge was down');
+    assert.equal(copies.length, 1);
+  });
+
+  it('logs a second Matrix user in with a pairing code for their number', async () => {
+    const { client: other } = await env.user('person_wa2');
+    try {
+      const room = (await other.client.createRoom({ is_direct: true, invite: [env.botMxid] })).room_id;
+      await other.waitForMembership(room, env.botMxid, 'join', 30_000);
+      await other.sendText(room, 'login pairing-code');
+      await other.waitForEvent(room, (e) => e.getSender() === env.botMxid && /phone/i.test(e.getContent().body ?? ''), 30_000);
+      await other.sendText(room, '+15550000003');
+      const code = await other.waitForEvent(room, (e) => e.getSender() === env.botMxid && /^[A-Z0-9]{8}$/.test(e.getContent().body ?? ''), 30_000);
+      const body = code.getContent().body as string;
+      await env.control('POST', `/login-codes/${enc(`${body.slice(0, 4)}-${body.slice(4)}`)}/approve`, { account: 'carol' });
+      await other.waitForEvent(room, (e) => e.getSender() === env.botMxid && /Logged in to WhatsApp as \+15550000003/.test(e.getContent().body ?? ''), 30_000);
+    } finally {
+      await other.stop();
+    }
+  });
+});
