@@ -1,6 +1,7 @@
 /**
- * The demo stack: a local Synapse, the sandbox network, and the sandbox bridge on SQLite, all
- * under .demo/ (kept between runs). Writes .demo/stack.json and prints how to connect a Matrix
+ * The demo stack: a local Synapse, the sandbox network with the sandbox bridge, and the WhatsApp
+ * bridge on its emulated WhatsApp (a second sandbox network), both on SQLite, all under .demo/
+ * (kept between runs). Writes .demo/stack.json and prints how to connect a Matrix
  * client. Ctrl-C stops everything.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -48,6 +49,48 @@ async function waitFor(url: string, what: string, proc: ChildProcess): Promise<v
   throw new Error(`${what} did not come up; see .demo/*.log`);
 }
 
+interface Secrets { as_token: string; hs_token: string; provisioning: string; double_puppet: string }
+
+/** Writes one bridge's config and registrations under .demo/<name>-bridge (tokens kept between runs). */
+function prepareBridge(name: 'sandbox' | 'whatsapp', ports: { synapse: number; bridge: number }, network: Record<string, unknown>) {
+  const dir = join(DEMO, `${name}-bridge`);
+  mkdirSync(dir, { recursive: true });
+  const secretsPath = join(dir, 'secrets.json');
+  const secrets: Secrets = existsSync(secretsPath) ? JSON.parse(readFileSync(secretsPath, 'utf8')) as Secrets
+    : { as_token: generateToken(), hs_token: generateToken(), provisioning: generateToken(), double_puppet: generateToken() };
+  secrets.double_puppet ??= generateToken();
+  writeFileSync(secretsPath, JSON.stringify(secrets), { mode: 0o600 });
+  const raw = {
+    homeserver: { address: `http://127.0.0.1:${ports.synapse}`, domain: 'localhost' },
+    appservice: { address: `http://127.0.0.1:${ports.bridge}`, hostname: '127.0.0.1', port: ports.bridge, as_token: secrets.as_token, hs_token: secrets.hs_token },
+    data_dir: join(dir, 'data'),
+    permissions: { '*': 'relay', localhost: 'user', [`@${USER.localpart}:localhost`]: 'admin' },
+    bridge: { relay: { enabled: true, admin_only: false }, double_puppet: { enabled: true, as_token: secrets.double_puppet } },
+    provisioning: { shared_secret: secrets.provisioning },
+    network,
+  };
+  const b = BRIDGES.find((x) => x.name === name)!;
+  const config = parseConfig(makeConfigSchema(b.name, b.schema), raw);
+  const configPath = join(dir, 'config.yaml');
+  writeFileSync(configPath, stringify(raw), { mode: 0o600 });
+  const regPath = join(dir, 'registration.yaml');
+  writeFileSync(regPath, renderRegistrationYaml(buildRegistration(config as never)), { mode: 0o600 });
+  const dpPath = join(dir, 'registration-doublepuppet.yaml');
+  writeFileSync(dpPath, renderRegistrationYaml(buildDoublePuppetRegistration(config as never)), { mode: 0o600 });
+  return {
+    main: b.main, configPath, registrations: [regPath, dpPath], url: `http://127.0.0.1:${ports.bridge}`,
+    bot: `@${config.appservice.bot.username}:localhost`,
+  };
+}
+
+/** A sandbox network server with its own state file, seeded with the demo contacts. */
+async function startNetwork(name: string, port: number): Promise<{ proc: ChildProcess; url: string }> {
+  const proc = child(name, ['bridges/sandbox/src/server/main.ts', '--port', String(port), '--state', join(DEMO, `${name}.json`), '--seed', 'demo']);
+  const url = `http://127.0.0.1:${port}`;
+  await waitFor(`${url}/control/health`, `the ${name}`, proc);
+  return { proc, url };
+}
+
 async function main(): Promise<void> {
   mkdirSync(DEMO, { recursive: true });
   const setup = spawnSync('bash', ['scripts/ensure-synapse.sh'], { cwd: ROOT, stdio: 'inherit' });
@@ -59,39 +102,19 @@ async function main(): Promise<void> {
     synapse: await portOr(saved.synapse ?? 8008),
     sandbox: await portOr(saved.sandbox ?? 29400),
     bridge: await portOr(saved.bridge ?? 29300),
+    whatsapp_network: await portOr(saved.whatsapp_network ?? 29401),
+    whatsapp_bridge: await portOr(saved.whatsapp_bridge ?? 29318),
   };
   writeFileSync(statePath, JSON.stringify(ports));
 
-  const sandbox = child('sandbox-network', ['bridges/sandbox/src/server/main.ts', '--port', String(ports.sandbox), '--state', join(DEMO, 'sandbox-network.json'), '--seed', 'demo']);
-  const sandboxUrl = `http://127.0.0.1:${ports.sandbox}`;
-  await waitFor(`${sandboxUrl}/control/health`, 'the sandbox network', sandbox);
+  // Two networks: the generic sandbox for the sandbox bridge, and a second one that the WhatsApp
+  // bridge reaches through its emulated WhatsApp socket (network.sandbox_url).
+  const sandbox = await startNetwork('sandbox-network', ports.sandbox);
+  const waNetwork = await startNetwork('whatsapp-network', ports.whatsapp_network);
+  const sb = prepareBridge('sandbox', { synapse: ports.synapse, bridge: ports.bridge }, { url: sandbox.url });
+  const wa = prepareBridge('whatsapp', { synapse: ports.synapse, bridge: ports.whatsapp_bridge }, { sandbox_url: waNetwork.url });
 
-  const bridgeDir = join(DEMO, 'sandbox-bridge');
-  mkdirSync(bridgeDir, { recursive: true });
-  const configPath = join(bridgeDir, 'config.yaml');
-  const secretsPath = join(bridgeDir, 'secrets.json');
-  const secrets = existsSync(secretsPath) ? JSON.parse(readFileSync(secretsPath, 'utf8')) as Record<string, string>
-    : { as_token: generateToken(), hs_token: generateToken(), provisioning: generateToken(), double_puppet: generateToken() };
-  secrets.double_puppet ??= generateToken();
-  writeFileSync(secretsPath, JSON.stringify(secrets), { mode: 0o600 });
-  const raw = {
-    homeserver: { address: `http://127.0.0.1:${ports.synapse}`, domain: 'localhost' },
-    appservice: { address: `http://127.0.0.1:${ports.bridge}`, hostname: '127.0.0.1', port: ports.bridge, as_token: secrets.as_token, hs_token: secrets.hs_token },
-    data_dir: join(bridgeDir, 'data'),
-    permissions: { '*': 'relay', localhost: 'user', [`@${USER.localpart}:localhost`]: 'admin' },
-    bridge: { relay: { enabled: true, admin_only: false }, double_puppet: { enabled: true, as_token: secrets.double_puppet } },
-    provisioning: { shared_secret: secrets.provisioning },
-    network: { url: sandboxUrl },
-  };
-  const b = BRIDGES.find((x) => x.name === 'sandbox')!;
-  const config = parseConfig(makeConfigSchema(b.name, b.schema), raw);
-  writeFileSync(configPath, stringify(raw), { mode: 0o600 });
-  const regPath = join(bridgeDir, 'registration.yaml');
-  writeFileSync(regPath, renderRegistrationYaml(buildRegistration(config as never)), { mode: 0o600 });
-  const dpPath = join(bridgeDir, 'registration-doublepuppet.yaml');
-  writeFileSync(dpPath, renderRegistrationYaml(buildDoublePuppetRegistration(config as never)), { mode: 0o600 });
-
-  const synapse = await startSynapse({ registrationFiles: [regPath, dpPath], dataDir: join(DEMO, 'synapse'), port: ports.synapse });
+  const synapse = await startSynapse({ registrationFiles: [...sb.registrations, ...wa.registrations], dataDir: join(DEMO, 'synapse'), port: ports.synapse });
   let user;
   try {
     user = await synapse.registerUser(USER.localpart, USER.password, true);
@@ -105,16 +128,22 @@ async function main(): Promise<void> {
     user = { userId: body.user_id, accessToken: body.access_token, deviceId: body.device_id, password: USER.password };
   }
 
-  const bridge = child('sandbox-bridge', [b.main, '-c', configPath]);
-  await waitFor(`http://127.0.0.1:${ports.bridge}/_matrix/mau/ready`, 'the sandbox bridge', bridge);
+  const bridge = child('sandbox-bridge', [sb.main, '-c', sb.configPath]);
+  const waBridge = child('whatsapp-bridge', [wa.main, '-c', wa.configPath]);
+  await waitFor(`${sb.url}/_matrix/mau/ready`, 'the sandbox bridge', bridge);
+  await waitFor(`${wa.url}/_matrix/mau/ready`, 'the WhatsApp bridge', waBridge);
 
   const stack = {
     homeserver_url: synapse.baseUrl,
     server_name: 'localhost',
     user: { user_id: user.userId, password: USER.password, access_token: user.accessToken },
-    bots: { sandbox: `@${config.appservice.bot.username}:localhost` },
-    sandbox: { url: sandboxUrl, control_url: `${sandboxUrl}/control`, login: { account: 'me', password: 'sandbox' } },
-    bridges: { sandbox: { url: `http://127.0.0.1:${ports.bridge}`, log: '.demo/sandbox-bridge.log' } },
+    bots: { sandbox: sb.bot, whatsapp: wa.bot },
+    sandbox: { url: sandbox.url, control_url: `${sandbox.url}/control`, login: { account: 'me', password: 'sandbox' } },
+    whatsapp: { url: waNetwork.url, control_url: `${waNetwork.url}/control`, login: { account: 'me', flows: ['qr', 'pairing-code'] } },
+    bridges: {
+      sandbox: { url: sb.url, log: '.demo/sandbox-bridge.log' },
+      whatsapp: { url: wa.url, log: '.demo/whatsapp-bridge.log' },
+    },
   };
   writeFileSync(join(DEMO, 'stack.json'), JSON.stringify(stack, null, 2));
   console.log(`
@@ -122,7 +151,7 @@ Tributary demo is running (Synapse ${synapse.version}).
 
   Homeserver:  ${synapse.baseUrl}   (server name "localhost")
   Matrix user: ${user.userId}   password: ${USER.password}
-  Bridge bot:  ${stack.bots.sandbox}
+  Bridge bots: ${stack.bots.sandbox} (sandbox network), ${stack.bots.whatsapp} (WhatsApp, emulated)
 
 Connect any Matrix client to the homeserver URL and log in as the user above, then:
   1. start a direct chat with ${stack.bots.sandbox}
@@ -132,28 +161,35 @@ Connect any Matrix client to the homeserver URL and log in as the user above, th
        curl -X POST ${stack.sandbox.control_url}/chats/dm%3Aalice%3Ame/messages \\
             -H 'Content-Type: application/json' -d '{"as":"alice","text":"hello from the sandbox"}'
 
+WhatsApp, played by a second sandbox network through the real WhatsApp bridge:
+  1. start a direct chat with ${stack.bots.whatsapp} and send "login qr"
+  2. "scan" the code as the phone of the account me:
+       curl ${stack.whatsapp.control_url}/login-codes      # the waiting code
+       curl -X POST ${stack.whatsapp.control_url}/login-codes/CODE/approve -d '{"account":"me"}'
+  3. act as the WhatsApp contacts through ${stack.whatsapp.control_url} the same way.
+
 Details are in .demo/stack.json; logs in .demo/*.log. Press Ctrl-C to stop.
 `);
+  const children = [bridge, waBridge, sandbox.proc, waNetwork.proc];
   const stop = async () => {
-    bridge.kill('SIGTERM');
-    sandbox.kill('SIGTERM');
+    for (const c of children) c.kill('SIGTERM');
     await synapse.stop();
     process.exit(0);
   };
   // Children die with the demo even when it is not stopped by a signal it can handle.
   process.on('exit', () => {
-    bridge.kill('SIGKILL');
-    sandbox.kill('SIGKILL');
+    for (const c of children) c.kill('SIGKILL');
   });
   process.once('SIGINT', () => void stop());
   process.once('SIGTERM', () => void stop());
   process.once('SIGHUP', () => void stop());
-  for (const [name, proc] of [['bridge', bridge], ['sandbox network', sandbox]] as const) {
+  const names = ['sandbox bridge', 'WhatsApp bridge', 'sandbox network', 'WhatsApp network'];
+  children.forEach((proc, i) => {
     proc.on('exit', (code) => {
-      console.error(`the ${name} exited (code ${code}); see .demo/*.log`);
+      console.error(`the ${names[i]} exited (code ${code}); see .demo/*.log`);
       void stop();
     });
-  }
+  });
 }
 
 main().catch((err) => {

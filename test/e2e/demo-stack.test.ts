@@ -1,7 +1,7 @@
 /**
  * The README's first command, as a new user would use it: start the demo stack, read
- * stack.json, log in with a Matrix client, talk to the bot, log in to the sandbox account and see
- * a portal; then Ctrl-C stops every process.
+ * stack.json, log in with a Matrix client, talk to the bots, log in to the sandbox account and to
+ * the emulated WhatsApp and see a portal of each; then Ctrl-C stops every process.
  */
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -17,8 +17,9 @@ const ROOT = resolve(import.meta.dirname, '../..');
 interface Stack {
   homeserver_url: string;
   user: { user_id: string; access_token: string; password: string };
-  bots: { sandbox: string };
+  bots: { sandbox: string; whatsapp: string };
   sandbox: { control_url: string; login: { account: string; password: string } };
+  whatsapp: { control_url: string; login: { account: string } };
 }
 
 describe('e2e: the demo stack (npm run demo)', function () {
@@ -52,6 +53,7 @@ describe('e2e: the demo stack (npm run demo)', function () {
     assert.equal(stack.user.user_id, '@demo:localhost');
     assert.ok(output.includes(stack.homeserver_url));
     assert.ok(output.includes(stack.bots.sandbox));
+    assert.ok(output.includes(stack.bots.whatsapp));
   });
 
   it('lets the demo user log in to the sandbox through the bot and see a portal', async () => {
@@ -73,6 +75,29 @@ describe('e2e: the demo stack (npm run demo)', function () {
       client!.client.getRooms().some((r) => r.getLiveTimeline().getEvents().some((e) => e.getContent().body === 'welcome to the demo')), 60_000);
   });
 
+  it('lets the demo user link the emulated WhatsApp by QR code and see a contact\'s message', async () => {
+    const stack = JSON.parse(readFileSync(join(dir, 'stack.json'), 'utf8')) as Stack;
+    client ??= await TestClient.start(stack.homeserver_url, stack.user.user_id, stack.user.access_token);
+    const mgmt = (await client.client.createRoom({ is_direct: true, invite: [stack.bots.whatsapp] })).room_id;
+    const bot = (re: RegExp) => client!.waitForEvent(mgmt, (e) => e.getSender() === stack.bots.whatsapp && re.test(e.getContent().body ?? ''), 30_000);
+    await bot(/management room/);
+    await client.sendText(mgmt, 'login qr');
+    await bot(/Scan this QR code/);
+    // The "scan": what the printed instructions tell a visitor to do with curl.
+    const code = await eventually('a waiting login code', async () =>
+      ((await (await fetch(`${stack.whatsapp.control_url}/login-codes`)).json()) as Array<{ code: string }>)[0]?.code);
+    const approved = await fetch(`${stack.whatsapp.control_url}/login-codes/${encodeURIComponent(code)}/approve`, {
+      method: 'POST', body: JSON.stringify({ account: stack.whatsapp.login.account }),
+    });
+    assert.equal(approved.status, 200);
+    await bot(/Logged in to WhatsApp/);
+    await fetch(`${stack.whatsapp.control_url}/chats/${encodeURIComponent('dm:alice:me')}/messages`, {
+      method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ as: 'alice', text: 'hello over WhatsApp' }),
+    });
+    await eventually('alice\'s WhatsApp message in a portal room', () =>
+      client!.client.getRooms().some((r) => r.getLiveTimeline().getEvents().some((e) => e.getContent().body === 'hello over WhatsApp')), 60_000);
+  });
+
   it('stops every process on Ctrl-C', async () => {
     const exited = new Promise<number | null>((r) => demo.once('exit', (code) => r(code)));
     demo.kill('SIGINT');
@@ -87,5 +112,6 @@ describe('e2e: the demo stack (npm run demo)', function () {
       }
     }, 20_000);
     assert.ok(existsSync(join(dir, 'sandbox-network.json')), 'the sandbox network state is kept for the next run');
+    assert.ok(existsSync(join(dir, 'whatsapp-network.json')), 'so is the WhatsApp network\'s');
   });
 });
