@@ -12,6 +12,7 @@ import { aesEncryptGCM, generateMessageIDV2, generateWAMessage, hmacSign, proto,
 import type { RemoteEvent, RemoteEdit, UserLoginHandle } from '../../shared/src/network/index.js';
 import { partId } from '../../shared/src/network/index.js';
 import { WAEventHandler } from '../../bridges/whatsapp/src/connector/handle-whatsapp.js';
+import { pollStateMetadata, restorePoll } from '../../bridges/whatsapp/src/connector/poll-metadata.js';
 import type { LidResolver } from '../../bridges/whatsapp/src/connector/ids.js';
 import { RecordingLogin, recordingConvertContext } from '../helpers/fake-login.js';
 import { createFakeWAPort, type FakeWAPort } from '../helpers/wa-fake-port.js';
@@ -45,12 +46,12 @@ describe('whatsapp polls: encrypted votes -> tally edits of the poll', function 
   let fake: FakeWAPort;
   let login: RecordingLogin;
   let handler: WAEventHandler;
+  const lidMap = new Map([[DAVE_LID, DAVE_PN]]);
+  const lids: LidResolver = { pnForLid: async (lid) => lidMap.get(lid) };
 
   beforeEach(async () => {
     fake = await createFakeWAPort({ me: ME, emitOwnEvents: false });
     login = new RecordingLogin(ME_DIGITS as UserLoginHandle['id'], 'Alice');
-    const lidMap = new Map([[DAVE_LID, DAVE_PN]]);
-    const lids: LidResolver = { pnForLid: async (lid) => lidMap.get(lid) };
     handler = new WAEventHandler(login, lids);
     handler.attach(fake.port);
   });
@@ -189,5 +190,83 @@ describe('whatsapp polls: encrypted votes -> tally edits of the poll', function 
     // A later live vote adds to the history's tally.
     const later = await emitted(() => fake.emitIncoming(voteMessage(poll, BOB, ['No'])));
     assert.equal(await tallyOf(later, poll), 'Poll: Trip?\n• Yes — 1\n• No — 1\n(vote on your phone)');
+  });
+
+  describe('after a restart', () => {
+    /** A new handler (an empty poll store) and login over the same message metadata: a bridge restart. */
+    function restart(): void {
+      handler.detach();
+      login = new RecordingLogin(login.id, login.remoteName, login.userMxid, login.messages);
+      handler = new WAEventHandler(login, lids);
+      handler.attach(fake.port);
+    }
+
+    /** Converts the events as the core would and keeps their metadata (the message table). */
+    async function bridgeAll(evts: RemoteEvent[], dm: boolean): Promise<void> {
+      for (const e of evts) await login.bridge(e, recordingConvertContext(e.portal, dm));
+    }
+
+    it('reads the secret and the votes back from the poll message metadata', async () => {
+      const poll = await makePoll('Lunch?', ['Pizza', 'Sushi', 'Salad'], 1, BOB, GROUP);
+      await bridgeAll(await emitted(() => fake.emitIncoming(poll.msg)), false);
+      const carolVote = voteMessage(poll, CAROL, ['Pizza']);
+      let evts = await emitted(() => fake.emitIncoming(carolVote));
+      assert.equal(await tallyOf(evts, poll), 'Poll: Lunch?\n• Pizza — 1\n• Sushi — 0\n• Salad — 0\n(vote on your phone)');
+      await bridgeAll(evts, false);
+      evts = await emitted(() => fake.emitIncoming(voteMessage(poll, DAVE_LID, ['Salad'], { alt: DAVE_PN, encVoter: DAVE_PN })));
+      await bridgeAll(evts, false);
+
+      restart();
+      assert.equal(handler.polls.get(poll.id), undefined, 'the new store starts empty');
+      evts = await emitted(() => fake.emitIncoming(voteMessage(poll, BOB, ['Sushi'])));
+      assert.equal(await tallyOf(evts, poll), 'Poll: Lunch?\n• Pizza — 1\n• Sushi — 1\n• Salad — 1\n(vote on your phone)',
+        'the votes from before the restart still count');
+      assert.equal((evts[0] as RemoteEdit).sender.user, '15550002222', 'the edit still comes from the poll creator');
+      await bridgeAll(evts, false);
+      // Carol's vote from before the restart, delivered again, is not counted twice.
+      assert.deepEqual(await emitted(() => fake.emitIncoming(carolVote)), []);
+      // Her new vote replaces the one counted before the restart.
+      restart();
+      evts = await emitted(() => fake.emitIncoming(voteMessage(poll, CAROL, ['Sushi'])));
+      assert.equal(await tallyOf(evts, poll), 'Poll: Lunch?\n• Pizza — 0\n• Sushi — 2\n• Salad — 1\n(vote on your phone)');
+    });
+
+    it('decrypts the first vote after a restart from the poll part alone (our poll in a DM)', async () => {
+      const poll = await makePoll('Days', ['Mon', 'Tue'], 2, ME, BOB);
+      const created = await emitted(() => fake.emitIncoming(poll.msg));
+      await bridgeAll(created, true);
+      restart();
+      const evts = await emitted(() => fake.emitIncoming(voteMessage(poll, BOB, ['Mon', 'Tue'])));
+      assert.ok((evts[0] as RemoteEdit).sender.isFromMe, 'our poll is edited as us');
+      assert.equal((evts[0] as RemoteEdit).target, created[0]!.type === 'message' ? created[0]!.id : undefined);
+      assert.equal(await tallyOf(evts, poll), 'Poll: Days\n• Mon — 1\n• Tue — 1\n(choose up to 2; vote on your phone)');
+    });
+
+    it('skips a vote when the stored poll is missing or unusable, and rejects bad metadata', async () => {
+      const poll = await makePoll('Lunch?', ['Pizza', 'Sushi'], 1, BOB, GROUP);
+      const created = await emitted(() => fake.emitIncoming(poll.msg));
+      restart();
+      // Never bridged: no metadata to read.
+      assert.deepEqual(await emitted(() => fake.emitIncoming(voteMessage(poll, CAROL, ['Pizza']))), []);
+      // Metadata with a secret of the wrong size.
+      await bridgeAll(created, false);
+      const key = [...login.messages.keys()][0]!;
+      const good = login.messages.get(key)!;
+      login.messages.set(key, { poll: { ...(good.poll as object), messageSecret: Buffer.alloc(16).toString('base64') } });
+      assert.deepEqual(await emitted(() => fake.emitIncoming(voteMessage(poll, CAROL, ['Pizza']))), []);
+      assert.equal(restorePoll(undefined), undefined);
+      assert.equal(restorePoll({ poll: { name: 'x', options: 'nope', selectableCount: 1, messageSecret: 'AAAA' } }), undefined);
+      assert.equal(restorePoll({ poll: { ...(good.poll as object), votes: [{ voter: '', id: 'v', at: 1, options: [] }] } }), undefined);
+      // The stored state round-trips.
+      const secret = new Uint8Array(32).fill(7);
+      const meta = { name: 'Q', options: ['A', 'B'], selectableCount: 1, messageSecret: Buffer.from(secret).toString('base64') };
+      const update = { pollUpdateMessageKey: { remoteJid: '15550003333', fromMe: false, id: 'V1' }, vote: { selectedOptions: [sha256(Buffer.from('A'))] }, senderTimestampMs: 5 };
+      const back = restorePoll(JSON.parse(JSON.stringify(pollStateMetadata(meta, [update]))));
+      assert.deepEqual(back?.secret, secret);
+      assert.deepEqual(back?.meta, meta);
+      assert.deepEqual(back?.voteIds, ['V1']);
+      assert.deepEqual(back?.pollUpdates.map((u) => [u.pollUpdateMessageKey?.remoteJid, Buffer.from(u.vote!.selectedOptions![0]!).toString('hex'), u.senderTimestampMs]),
+        [['15550003333', Buffer.from(sha256(Buffer.from('A'))).toString('hex'), 5]]);
+    });
   });
 });

@@ -126,6 +126,16 @@ describe('e2e: WhatsApp bridge over the WhatsApp sandbox (real Synapse)', functi
       (await env.control<{ name: string }>('GET', `/chats/${enc(GROUP)}`)).name === 'Renamed from Matrix');
   });
 
+  it('makes a contact a group admin on WhatsApp when the person raises its power level', async () => {
+    // The person must be an admin on WhatsApp to promote anyone; the owner (alice) makes them one.
+    await env.control('POST', `/chats/${enc(GROUP)}/roles`, { as: 'alice', user: 'me', role: 'admin' });
+    const pl = await me.client.getStateEvent(group, 'm.room.power_levels', '') as { users: Record<string, number> };
+    await me.client.sendStateEvent(group, 'm.room.power_levels' as never, { ...pl, users: { ...pl.users, [env.ghost('15550000002')]: 50 } } as never, '');
+    await eventually('bob an admin on the sandbox', async () =>
+      (await env.control<{ members: Array<{ user_id: string; role: string }> }>('GET', `/chats/${enc(GROUP)}`)).members
+        .some((m) => m.user_id === 'bob' && m.role === 'admin'));
+  });
+
   it('after a crash (SIGKILL) the stored session reconnects and a message sent meanwhile arrives once', async () => {
     await env.stopBridge('SIGKILL');
     await sendAs(env, DM_ALICE, 'alice', { text: 'while the bridge was down' });

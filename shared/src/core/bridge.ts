@@ -152,6 +152,12 @@ export class Bridge implements BridgeHandle<unknown> {
     return ghost;
   }
 
+  /** The ghost of a person the bridge has already met; undefined (and nothing created) otherwise. */
+  async existingGhost(id: RemoteUserId | string): Promise<Ghost | undefined> {
+    if (this.ghosts.has(id) || (await this.db.ghosts.get(id))) return this.getGhost(id);
+    return undefined;
+  }
+
   private async refreshGhost(ghost: Ghost): Promise<void> {
     const login = [...this.logins.values()].find((l) => l.client?.isLoggedIn());
     if (!login) return;

@@ -18,12 +18,16 @@ import type { UserLogin } from './user-login.js';
 import { sendFailureStatus, sendSuccessStatus } from './message-status.js';
 import { applyRelayFormat } from './relay.js';
 import { DOUBLE_PUPPET_KEY } from './portal-remote.js';
+import { handlePowerLevels } from './portal-power-levels.js';
 
 export function matrixTxnId(eventId: string): string {
   return 'mx' + createHash('sha256').update(eventId).digest('base64url').slice(0, 30);
 }
 
 interface Sender { login: UserLogin; relayedFor?: { mxid: string; displayName: string } }
+
+/** Matrix events a space portal refuses. */
+const SPACE_REFUSED = ['m.room.message', 'm.sticker', 'm.reaction', 'm.room.redaction'];
 
 /** The login that acts for a Matrix user in this portal, or the relay. */
 async function senderFor(portal: Portal, mxid: string): Promise<Sender | undefined> {
@@ -52,12 +56,16 @@ export async function handleMatrixEvent(portal: Portal, ev: MatrixRoomEvent): Pr
   if (b.isGhost(ev.sender) || ev.sender === b.botMxid) return;
   if (ev.content[DOUBLE_PUPPET_KEY] !== undefined) return;
   if (ev.type === 'm.room.member') return handleMembership(portal, ev);
-  const bridged = ['m.room.message', 'm.sticker', 'm.reaction', 'm.room.redaction', 'm.room.name', 'm.room.topic', 'm.room.avatar'];
+  const bridged = ['m.room.message', 'm.sticker', 'm.reaction', 'm.room.redaction', 'm.room.name', 'm.room.topic', 'm.room.avatar', 'm.room.power_levels'];
   if (!bridged.includes(ev.type)) return;
   if (ev.state_key !== undefined && ev.type === 'm.room.message') return;
   const status = { roomId: ev.room_id, eventId: ev.event_id, eventType: ev.type };
   try {
     if (!b.permissions.can(ev.sender, 'relay')) return;
+    // A space (a community) holds rooms, not messages; its name, topic and avatar still bridge.
+    if (portal.row.roomType === 'space' && SPACE_REFUSED.includes(ev.type)) {
+      throw ErrUnsupportedInRoom('Sending messages in a space').with({ userMessage: 'This room is a space: messages sent here are not bridged' });
+    }
     const sender = await senderFor(portal, ev.sender);
     if (!sender) throw ErrNotLoggedIn();
     if (!b.permissions.can(ev.sender, 'user') && !sender.relayedFor) throw ErrNotLoggedIn();
@@ -87,6 +95,8 @@ async function dispatch(portal: Portal, sender: Sender, ev: MatrixRoomEvent, bas
     case 'm.room.topic':
     case 'm.room.avatar':
       return handleRoomMeta(portal, sender, ev, base);
+    case 'm.room.power_levels':
+      return !sender.relayedFor && handlePowerLevels(portal, sender.login, ev, base, ErrUnsupported);
   }
   return false;
 }

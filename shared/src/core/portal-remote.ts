@@ -14,6 +14,7 @@ import type { Portal } from './portal.js';
 import type { UserLogin } from './user-login.js';
 import { applyChatInfo, ensureRoom, setMemberPowerLevels } from './portal-room.js';
 import { catchUp, initialBackfill } from './portal-backfill.js';
+import { setParent } from './portal-space.js';
 
 /** Marks events the bridge sent as a double-puppeted user, so they are never bridged back. */
 export const DOUBLE_PUPPET_KEY = 'net.tributary.double_puppet';
@@ -257,6 +258,7 @@ async function handleRemoteChatInfoChange(portal: Portal, login: UserLogin, evt:
   if (c.members?.changed?.length || c.members?.added?.some((m) => m.powerLevel !== undefined)) {
     await setMemberPowerLevels(portal, [...(c.members.changed ?? []), ...(c.members.added ?? [])]);
   }
+  if (c.parent !== undefined) await setParent(portal, login, c.parent);
   if (c.disappear !== undefined) {
     await portal.update({ disappearType: c.disappear?.type ?? null, disappearTimerMs: c.disappear?.timerMs ?? null });
     const actor = await b.actorFor(portal, login, evt.sender.user, evt.sender);
@@ -274,6 +276,8 @@ async function handleRemoteChatResync(portal: Portal, login: UserLogin, evt: Rem
     const info = evt.info ?? (await login.client.getChatInfo(portal.key));
     await applyChatInfo(portal, login, info);
     if (info.members) await setMemberPowerLevels(portal, info.members);
+    // Full info: no parent means the chat has none (any more).
+    await setParent(portal, login, info.parent ?? null);
   }
   if (evt.latestMessage) {
     const last = await portal.bridge.db.messages.getLast(portal.key);

@@ -5,6 +5,7 @@
 import type { ChatAvatar, ChatInfo, ChatMember, RemoteUserId } from '../network/index.js';
 import type { Portal } from './portal.js';
 import type { UserLogin } from './user-login.js';
+import { linkChildren, setParent } from './portal-space.js';
 
 const BOT_LEVEL = 100;
 const USER_LEVEL = 50;
@@ -57,11 +58,17 @@ export async function ensureRoom(portal: Portal, login: UserLogin, given?: ChatI
     is_direct: isDm,
     invite: [login.userMxid],
     ...(name ? { name } : {}),
-    creation_content: { 'm.federate': b.config.bridge.federate_rooms },
+    // A space portal (a community) is a Matrix space; its children are linked by portal-space.ts.
+    creation_content: { 'm.federate': b.config.bridge.federate_rooms, ...(info.type === 'space' ? { type: 'm.space' } : {}) },
     initial_state: initialState,
     power_level_content_override: {
       users: levels,
-      events: { 'm.room.name': info.powerLevels?.name ?? 0, 'm.room.topic': info.powerLevels?.topic ?? 0, 'm.room.avatar': info.powerLevels?.avatar ?? 0, 'm.reaction': 0, 'm.room.redaction': 0 },
+      events: {
+        'm.room.name': info.powerLevels?.name ?? 0, 'm.room.topic': info.powerLevels?.topic ?? 0, 'm.room.avatar': info.powerLevels?.avatar ?? 0, 'm.reaction': 0, 'm.room.redaction': 0,
+        // The person (USER_LEVEL) may change contacts' levels, which makes them admins on the
+        // network if the network lets them; Matrix keeps anyone from going above their own level.
+        'm.room.power_levels': USER_LEVEL,
+      },
       invite: info.powerLevels?.invite ?? 0,
       kick: info.powerLevels?.kick ?? 50,
       state_default: 50,
@@ -85,6 +92,8 @@ export async function ensureRoom(portal: Portal, login: UserLogin, given?: ChatI
   if (info.avatar) await setRoomAvatar(portal, info.avatar);
   await b.db.userPortals.upsert({ loginId: login.id, portalId: portal.row.id, portalReceiver: portal.row.receiver, userMxid: login.userMxid, inSpace: false, preferred: true });
   await b.spaces.addPortal(login, portal).catch((err) => portal.log.warn({ err }, 'could not add the portal to the space'));
+  await setParent(portal, login, info.parent, true);
+  await linkChildren(portal);
   return roomId;
 }
 

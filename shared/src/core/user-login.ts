@@ -4,19 +4,23 @@
  */
 import type { Logger } from '../logging.js';
 import type {
-  BridgeStateUpdate, NetworkAPI, QueuedEvent, RemoteEvent, RemotePresence, UserLoginHandle, UserLoginId,
+  BridgeStateUpdate, MessageId, NetworkAPI, PartId, PortalKey, QueuedEvent, RemoteEvent, RemotePresence, RemoteUserId,
+  UserInfo, UserLoginHandle, UserLoginId,
 } from '../network/index.js';
 import type { LoginRow } from '../db/queries/logins.js';
 import type { Bridge } from './bridge.js';
+import { ProgressNotices } from './progress-notices.js';
 
 export class UserLogin implements UserLoginHandle {
   client!: NetworkAPI;
   readonly log: Logger;
   private meta: Record<string, unknown>;
+  private readonly notices: ProgressNotices;
 
   constructor(private readonly bridge: Bridge, private row: LoginRow) {
     this.log = bridge.log.child({ login: row.id });
     this.meta = { ...(row.metadata ?? {}) };
+    this.notices = new ProgressNotices(bridge, row.userMxid);
   }
 
   get id(): UserLoginId {
@@ -49,6 +53,23 @@ export class UserLogin implements UserLoginHandle {
 
   updatePresence(p: RemotePresence): void {
     this.bridge.updateGhostPresence(p).catch((err) => this.log.debug({ err }, 'presence update failed'));
+  }
+
+  async updateGhost(user: RemoteUserId, info: UserInfo): Promise<void> {
+    try {
+      const ghost = await this.bridge.existingGhost(user);
+      await ghost?.updateInfo(info);
+    } catch (err) {
+      this.log.warn({ err: (err as Error).message, ghost: user }, 'ghost profile update failed');
+    }
+  }
+
+  async sendProgressNotice(key: string, text: string): Promise<void> {
+    await this.notices.post(key, text).catch((err: unknown) => this.log.warn({ err: (err as Error).message, key }, 'progress notice failed'));
+  }
+
+  async getMessageMetadata(portal: PortalKey, id: MessageId, part = '' as PartId): Promise<Readonly<Record<string, unknown>> | undefined> {
+    return (await this.bridge.db.messages.getPart(portal, id, part))?.metadata;
   }
 
   setBridgeState(state: BridgeStateUpdate): void {

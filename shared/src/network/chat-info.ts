@@ -28,7 +28,10 @@ export interface ChatInfo {
   membersComplete?: boolean;
   /** For DMs: the other person. */
   otherUser?: RemoteUserId;
-  /** Id of the parent space/community portal, if any. */
+  /**
+   * Id of the parent space/community portal, if any; the parent portal has this chat's receiver.
+   * The core links the rooms with m.space.parent / m.space.child, creating the parent's room first.
+   */
   parent?: string;
   disappear?: { type: 'after_read' | 'after_send'; timerMs: number } | null;
   /** Power levels needed for room actions (e.g. only admins may rename). */
@@ -41,6 +44,8 @@ export interface ChatInfoChange {
   avatar?: ChatAvatar;
   members?: { added?: ChatMember[]; removed?: Array<{ user: RemoteUserId; kicked?: boolean; by?: RemoteUserId }>; changed?: ChatMember[] };
   disappear?: { type: 'after_read' | 'after_send'; timerMs: number } | null;
+  /** The chat moved to another parent space/community portal (null: it left its parent). */
+  parent?: string | null;
 }
 
 export interface UserInfo {

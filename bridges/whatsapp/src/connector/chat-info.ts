@@ -4,7 +4,7 @@
  */
 import type { GroupMetadata, GroupParticipant } from 'baileys';
 import type { ChatAvatar, ChatInfo, ChatMember, RemoteUserId, UserLoginId } from '@tributary/core/network/index';
-import { STATUS_BROADCAST, userIdFromJid, type LidResolver } from './ids.js';
+import { userIdFromJid, type LidResolver } from './ids.js';
 import { recordLidMappings } from './lid-resolver.js';
 
 /** Matrix power levels of WhatsApp group roles. */
@@ -41,6 +41,11 @@ async function memberOf(p: GroupParticipant, own: UserLoginId, lids: LidResolver
   };
 }
 
+/**
+ * A group's ChatInfo. A community (`isCommunity`) is a space: its member list from WhatsApp is not
+ * the whole community, so it is not complete. A group linked to a community (`linkedParent`, the
+ * community's announcement group included) names the community's portal as its parent.
+ */
 export async function groupChatInfo(meta: GroupMetadata, own: UserLoginId, lids: LidResolver, avatar?: ChatAvatar): Promise<ChatInfo> {
   const members: ChatMember[] = [];
   const seen = new Set<string>();
@@ -52,15 +57,16 @@ export async function groupChatInfo(meta: GroupMetadata, own: UserLoginId, lids:
   }
   // `restrict`: only admins edit the group info; `memberAddMode` false: only admins add people.
   const infoLevel = meta.restrict ? POWER_ADMIN : 0;
+  const community = meta.isCommunity === true;
   return {
-    type: 'group',
+    type: community ? 'space' : 'group',
     name: meta.subject,
     ...(meta.desc !== undefined ? { topic: meta.desc } : {}),
     ...(avatar ? { avatar } : {}),
     members,
-    membersComplete: true,
+    membersComplete: !community,
     disappear: disappearOf(meta.ephemeralDuration),
-    ...(meta.linkedParent ? { parent: meta.linkedParent } : {}),
+    ...(meta.linkedParent && !community ? { parent: meta.linkedParent } : {}),
     powerLevels: {
       name: infoLevel, topic: infoLevel, avatar: infoLevel,
       invite: meta.memberAddMode ? 0 : POWER_ADMIN,
@@ -80,13 +86,4 @@ export function dmChatInfo(other: RemoteUserId, own: UserLoginId, otherName?: st
     ],
     membersComplete: true,
   };
-}
-
-/** The status broadcast "chat": everyone's status updates, read-only on the Matrix side. */
-export function statusChatInfo(): ChatInfo {
-  return { type: 'group', name: 'WhatsApp Status Broadcast', topic: 'Status updates of your WhatsApp contacts' };
-}
-
-export function isStatusBroadcast(jid: string): boolean {
-  return jid === STATUS_BROADCAST;
 }

@@ -23,7 +23,7 @@ export const whatsappConfigSchema = z.object({
       .describe('How many past messages of each such chat are bridged (0: none)'),
   }).prefault({}).describe('History sync: what the phone sends when the bridge is linked'),
   status_broadcast: z.boolean().default(false)
-    .describe('Bridge status updates (stories) of your contacts into a "WhatsApp Status Broadcast" room'),
+    .describe('Bridge status updates (stories) of your contacts into a "WhatsApp Status Broadcast" room, one per login; nothing is posted as a status from Matrix'),
   sandbox_url: z.string().url().nullable().default(null)
     .describe('Development and tests only: connect to a Tributary sandbox server (the emulated WhatsApp of the demo) instead of WhatsApp'),
   reconnect: z.object({

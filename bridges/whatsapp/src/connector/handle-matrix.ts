@@ -16,6 +16,7 @@ import type { ParticipantAction } from 'baileys';
 import type { WAClientPort } from '../client/port.js';
 import type { WAMatrixContext } from './context.js';
 import { chatJidOfPortal, jidFromUserId, makeMessageId, parseMessageId } from './ids.js';
+import { isStatusBroadcast, refuseInStatusBroadcast, statusReceiptKey } from './handle-whatsapp-status.js';
 import {
   isGroupChat, matrixEditToWA, matrixMessageToWA, messageIdForTxn, ownUserIdOf, quotedStubOf, waKeyOf, wireKey,
   type WASendTarget,
@@ -106,6 +107,7 @@ function timestampMs(ts: unknown): number | undefined {
 
 /** Text, emote, notice, media, location; replies and mentions included. Idempotent per txnId. */
 export async function sendMatrixMessage(ctx: WAMatrixContext, msg: MatrixMessage): Promise<MatrixMessageResponse> {
+  refuseInStatusBroadcast(msg.portal, 'Posting a status');
   const to = targetOf(ctx, msg.portal);
   const own = ownUserIdOf(to.ownJid);
   const waId = messageIdForTxn(msg.txnId);
@@ -124,6 +126,7 @@ export async function sendMatrixMessage(ctx: WAMatrixContext, msg: MatrixMessage
 
 /** Edits an own message (WhatsApp lets nobody edit other people's messages). */
 export async function sendMatrixEdit(ctx: WAMatrixContext, msg: MatrixEdit): Promise<void> {
+  refuseInStatusBroadcast(msg.portal, 'Editing a status');
   const to = targetOf(ctx, msg.portal);
   const key = waKeyOf(msg.target.messageId, to);
   if (!key.fromMe) {
@@ -135,6 +138,7 @@ export async function sendMatrixEdit(ctx: WAMatrixContext, msg: MatrixEdit): Pro
 
 /** Reacts (WhatsApp keeps one reaction per person and message; a new one replaces the old). */
 export async function sendMatrixReaction(ctx: WAMatrixContext, msg: MatrixReaction, emojiId: EmojiId): Promise<void> {
+  refuseInStatusBroadcast(msg.portal, 'Reacting to a status');
   const to = targetOf(ctx, msg.portal);
   const key = wireKey(waKeyOf(msg.target.messageId, to));
   const text = (emojiId as string) || msg.emoji;
@@ -143,6 +147,7 @@ export async function sendMatrixReaction(ctx: WAMatrixContext, msg: MatrixReacti
 }
 
 export async function removeMatrixReaction(ctx: WAMatrixContext, msg: MatrixReactionRemove): Promise<void> {
+  refuseInStatusBroadcast(msg.portal, 'Reacting to a status');
   const to = targetOf(ctx, msg.portal);
   const key = wireKey(waKeyOf(msg.target.messageId, to));
   await call(ctx, 'remove reaction', (sock) => sock.sendMessage(to.chat, { react: { text: '', key } }));
@@ -150,6 +155,7 @@ export async function removeMatrixReaction(ctx: WAMatrixContext, msg: MatrixReac
 
 /** Deletes for everyone: own messages anywhere, other people's only in groups (as an admin). */
 export async function removeMatrixMessage(ctx: WAMatrixContext, msg: MatrixMessageRemove): Promise<void> {
+  refuseInStatusBroadcast(msg.portal, 'Deleting a status');
   const to = targetOf(ctx, msg.portal);
   const key = waKeyOf(msg.target.messageId, to);
   if (!key.fromMe && !isGroupChat(to.chat)) {
@@ -166,11 +172,12 @@ export async function sendMatrixReadReceipt(ctx: WAMatrixContext, msg: MatrixRea
   const to = targetOf(ctx, msg.portal);
   const key = waKeyOf(msg.target.messageId, to);
   if (key.fromMe) return;
-  await call(ctx, 'mark read', (sock) => sock.readMessages([wireKey(key)]));
+  await call(ctx, 'mark read', (sock) => sock.readMessages([statusReceiptKey(wireKey(key), key.sender)]));
 }
 
 export async function sendMatrixTyping(ctx: WAMatrixContext, msg: MatrixTyping): Promise<void> {
   const chat = chatJidOfPortal(msg.portal);
+  if (isStatusBroadcast(chat)) return;
   await call(ctx, 'typing', (sock) => sock.sendPresenceUpdate(msg.typing ? 'composing' : 'paused', chat));
 }
 

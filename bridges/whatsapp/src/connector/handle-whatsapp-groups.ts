@@ -1,9 +1,9 @@
 /**
- * Group events -> RemoteEvents: subject/description changes and participant changes (add, remove,
- * promote, demote). Being added to a group resyncs (and creates) its portal.
+ * Group events -> RemoteEvents: subject/description changes, participant changes (add, remove,
+ * promote, demote) and community links. Being added to a group resyncs (and creates) its portal.
  */
 import type { ChatAvatar, ChatInfoChange, ChatMember, PortalKey, RemoteEvent, RemoteSender, RemoteUserId } from '@tributary/core/network/index';
-import { isJidGroup, proto, type BaileysEventMap, type WAMessage } from 'baileys';
+import { isJidGroup, proto, type BaileysEventMap, type GroupMetadata, type WAMessage } from 'baileys';
 import type { WAEventHandler } from './handle-whatsapp.js';
 import { msOf } from './handle-whatsapp-history.js';
 
@@ -16,7 +16,22 @@ export const STUB_GROUP_CHANGE_ICON = proto.WebMessageInfo.StubType.GROUP_CHANGE
 export const ADMIN_LEVEL = 50;
 export const MEMBER_LEVEL = 0;
 
-type Handler = Pick<WAEventHandler, 'portalOf' | 'senderOf' | 'member' | 'me'>;
+type Handler = Pick<WAEventHandler, 'portalOf' | 'senderOf' | 'member' | 'me' | 'login'>;
+
+const STUB = proto.WebMessageInfo.StubType;
+/** Stubs in a group saying it joined or left a community (or the community went away). */
+const PARENT_STUBS = new Set<number>([
+  STUB.COMMUNITY_LINK_PARENT_GROUP, STUB.COMMUNITY_LINK_PARENT_GROUP_RICH, STUB.COMMUNITY_UNLINK_PARENT_GROUP,
+  STUB.INTEGRITY_UNLINK_PARENT_GROUP, STUB.COMMUNITY_PARENT_GROUP_DELETED,
+]);
+/** Stubs in a community saying a group was linked to it or unlinked from it. */
+const SUB_GROUP_STUBS = new Set<number>([STUB.COMMUNITY_LINK_SUB_GROUP, STUB.COMMUNITY_UNLINK_SUB_GROUP]);
+
+/** Whether a message is a community link/unlink stub (fromCommunityStub handles it). */
+function isCommunityStub(msg: WAMessage): boolean {
+  const t = msg.messageStubType;
+  return typeof t === 'number' && (PARENT_STUBS.has(t) || SUB_GROUP_STUBS.has(t));
+}
 
 async function authorOf(h: Handler, author: string | undefined, authorPn: string | undefined): Promise<RemoteSender | undefined> {
   return author ? h.senderOf(author, authorPn) : undefined;
@@ -31,6 +46,11 @@ async function fromGroupUpdates(h: Handler, updates: BaileysEventMap['groups.upd
     if (typeof g.subject === 'string') change.name = g.subject;
     if (typeof g.desc === 'string' || (g.descId !== undefined && g.desc === undefined)) change.topic = g.desc ?? '';
     if (typeof g.ephemeralDuration === 'number') change.disappear = g.ephemeralDuration > 0 ? { type: 'after_send', timerMs: g.ephemeralDuration * 1000 } : null;
+    // rc14 emits no event of its own when a group is linked to or unlinked from a community; the
+    // link shows in full metadata (groups.update after a "dirty" groups sync re-reads every group,
+    // with `participants`): linkedParent set, or absent when the group is in no community.
+    if (typeof g.linkedParent === 'string' && g.linkedParent) change.parent = g.linkedParent;
+    else if (Array.isArray(g.participants) && !g.isCommunity) change.parent = null;
     if (Object.keys(change).length === 0) continue;
     // Without an author (a sync rather than a notification), the change is attributed to the account.
     const sender = (await authorOf(h, g.author, g.authorPn)) ?? h.me();
@@ -100,4 +120,31 @@ async function fromIconStubs(h: Handler, messages: WAMessage[], pictureOf: (jid:
   return out;
 }
 
-export const groupEvents = { fromGroupUpdates, fromParticipants, fromIconStubs };
+/**
+ * A community link/unlink stub upserted as a message. rc14's w:gp2 notification handler has no
+ * link/unlink case, so it makes none of these itself; they are handled for a Baileys that does and
+ * for any that arrive upserted. Their parameters are not documented, so the group's metadata is
+ * read again and its `linkedParent` decides; in a community, the parameters that are group JIDs
+ * name the groups to read.
+ */
+async function fromCommunityStub(h: Handler, msg: WAMessage, metadataOf: (jid: string) => Promise<GroupMetadata>): Promise<RemoteEvent[]> {
+  const jid = msg.key?.remoteJid;
+  if (!jid || !isJidGroup(jid)) return [];
+  const groups = PARENT_STUBS.has(msg.messageStubType ?? -1) ? [jid] : (msg.messageStubParameters ?? []).filter((p: string) => isJidGroup(p) === true);
+  const sender = (await authorOf(h, msg.participant ?? msg.key.participant ?? undefined, msg.key.participantAlt ?? undefined)) ?? h.me();
+  const out: RemoteEvent[] = [];
+  for (const group of groups) {
+    const portal = await h.portalOf(group);
+    if (!portal) continue;
+    const meta = await metadataOf(group).catch((err: unknown) => {
+      h.login.log.warn({ err: (err as Error).message, group }, 'could not read a WhatsApp group after a community change');
+      return undefined;
+    });
+    if (!meta) continue;
+    const parent = meta.linkedParent && !meta.isCommunity ? meta.linkedParent : null;
+    out.push({ type: 'chat_info_change', portal, sender, timestamp: msOf(msg.messageTimestamp ?? 0), change: { parent } });
+  }
+  return out;
+}
+
+export const groupEvents = { fromGroupUpdates, fromParticipants, fromIconStubs, fromCommunityStub, isCommunityStub };

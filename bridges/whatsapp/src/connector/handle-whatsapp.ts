@@ -9,7 +9,7 @@
  */
 import {
   BridgeError, emojiId, remoteUserId,
-  type ChatMember, type MessageId, type PortalKey, type RemoteEvent, type RemoteSender,
+  type ChatMember, type MessageId, type PortalKey, type QueuedEvent, type RemoteEvent, type RemoteSender,
   type RemoteUserId, type UserLoginHandle,
 } from '@tributary/core/network/index';
 import {
@@ -22,12 +22,17 @@ import { makeMessageId, portalKeyFromChatJid, userIdFromJid, type LidResolver } 
 import { groupEvents } from './handle-whatsapp-groups.js';
 import { hasVisibleContent, historyEvents, msOf } from './handle-whatsapp-history.js';
 import { historyPollEvents, PollStore, pollVoteEvents, rememberPoll } from './poll-store.js';
+import { ContactBook, handleContacts, ProfileUpdates } from './contacts.js';
+import { HistoryProgress } from './history-progress.js';
 
 export interface WAEventHandlerOptions {
   /** Bridge status@broadcast (stories); off by default. */
   statusBroadcast?: boolean;
+  /** A contact event named someone (`name`: their display name, by the book's precedence). */
   onContact?(jid: string, name: string): void;
   onLidMapping?(pairs: Array<{ lid: string; pn: string }>): void;
+  /** Least time between two edits of the history sync notice (default 2 s). */
+  historyNoticeIntervalMs?: number;
 }
 
 /** How long a "composing" presence shows as typing unless WhatsApp says "paused" first. */
@@ -67,6 +72,12 @@ export class WAEventHandler {
   readonly deps: WAConvertDeps;
   /** Poll secrets and votes, to decrypt and count incoming votes. */
   readonly polls = new PollStore();
+  /** Names of people, from contact events. */
+  readonly book = new ContactBook();
+  /** Ghost updates for changed names and pictures. */
+  readonly profiles: ProfileUpdates;
+  /** The history sync notice in the management room. */
+  readonly history: HistoryProgress;
 
   constructor(readonly login: UserLoginHandle, lids: LidResolver, readonly opts: WAEventHandlerOptions = {}) {
     this.lids = { pnForLid: async (lid) => this.learned.get(jidNormalizedUser(lid)) ?? lids.pnForLid(lid) };
@@ -74,6 +85,8 @@ export class WAEventHandler {
       lids: this.lids,
       downloadMedia: makeWAMediaDownloader(() => this.socket(), login.log),
     };
+    this.profiles = new ProfileUpdates(login, () => this.socket());
+    this.history = new HistoryProgress(login, opts.historyNoticeIntervalMs !== undefined ? { intervalMs: opts.historyNoticeIntervalMs } : {});
   }
 
   socket(): WAClientPort {
@@ -85,8 +98,9 @@ export class WAEventHandler {
   attach(sock: WAClientPort): void {
     this.detach();
     this.sock = sock;
-    const on = <E extends keyof BaileysEventMap>(name: E, fn: (data: BaileysEventMap[E]) => Promise<RemoteEvent[]>) => {
-      const listener = (data: BaileysEventMap[E]) => this.enqueue(name, () => fn(data));
+    type After<E extends keyof BaileysEventMap> = (data: BaileysEventMap[E], queued: Array<[RemoteEvent, QueuedEvent]>) => void;
+    const on = <E extends keyof BaileysEventMap>(name: E, fn: (data: BaileysEventMap[E]) => Promise<RemoteEvent[]>, after?: After<E>) => {
+      const listener = (data: BaileysEventMap[E]) => this.enqueue(name, () => fn(data), after && ((q) => after(data, q)));
       sock.ev.on(name, listener);
       this.offs.push(() => sock.ev.off(name, listener));
     };
@@ -99,7 +113,8 @@ export class WAEventHandler {
     on('contacts.update', async (cs) => this.contacts(cs));
     on('lid-mapping.update', async (m) => (await this.learn([m]), []));
     on('chats.upsert', async (chats) => this.fromChats(chats));
-    on('messaging-history.set', async (h) => [...(await historyEvents(this, h)), ...(await historyPollEvents(this, h))]);
+    on('messaging-history.set', async (h) => [...(await historyEvents(this, h)), ...(await historyPollEvents(this, h))], (h, q) => this.history.queued(h, q));
+    on('messaging-history.status', async (st) => (this.history.status(st), []));
     on('groups.update', async (gs) => groupEvents.fromGroupUpdates(this, gs));
     on('group-participants.update', async (u) => groupEvents.fromParticipants(this, u));
   }
@@ -123,10 +138,13 @@ export class WAEventHandler {
     return this.chain;
   }
 
-  private enqueue(name: string, make: () => Promise<RemoteEvent[]>): void {
+  /** Queues what `make` returns; `after` gets each event with its QueuedEvent (history progress). */
+  private enqueue(name: string, make: () => Promise<RemoteEvent[]>, after?: (queued: Array<[RemoteEvent, QueuedEvent]>) => void): void {
     this.chain = this.chain.then(async () => {
       try {
-        for (const evt of await make()) await this.login.queueRemoteEvent(evt);
+        const queued: Array<[RemoteEvent, QueuedEvent]> = [];
+        for (const evt of await make()) queued.push([evt, await this.login.queueRemoteEvent(evt)]);
+        after?.(queued);
       } catch (err) {
         this.login.log.warn({ err, event: name }, 'failed to handle a WhatsApp event');
       }
@@ -208,6 +226,7 @@ export class WAEventHandler {
     if (!key?.id) return [];
     const portal = await this.portalOf(key.remoteJid, key.remoteJidAlt);
     if (!portal) return [];
+    if (groupEvents.isCommunityStub(msg)) return groupEvents.fromCommunityStub(this, msg, (jid) => this.socket().groupMetadata(jid));
     if (!msg.message && msg.messageStubType === STUB_REVOKE) {
       // The event buffer folded a delete into the message it deletes: nothing left to show.
       const by = await this.keySender(key);
@@ -351,14 +370,7 @@ export class WAEventHandler {
   }
 
   async contacts(cs: Array<Partial<BaileysEventMap['contacts.upsert'][number]>>): Promise<RemoteEvent[]> {
-    for (const c of cs) {
-      if (!c.id) continue;
-      const pn = isPnUser(c.id) ? c.id : c.phoneNumber && isPnUser(c.phoneNumber) ? c.phoneNumber : undefined;
-      const lid = isLidUser(c.id) ? c.id : c.lid && isLidUser(c.lid) ? c.lid : undefined;
-      if (pn && lid) await this.learn([{ lid, pn }]);
-      const name = c.name || c.notify || c.verifiedName;
-      if (name) this.opts.onContact?.(pn ?? c.id, name);
-    }
+    await handleContacts(this, cs);
     return [];
   }
 

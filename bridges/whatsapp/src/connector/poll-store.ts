@@ -4,8 +4,10 @@
  * and who created the poll) and the current vote of each voter. Each vote becomes an edit of the
  * bridged poll whose text carries the running totals.
  *
- * Everything is in memory (a bounded map); the secret is also in the poll part's metadata. A vote
- * for a poll the store does not know, or one that does not decrypt, is logged at debug and skipped.
+ * The store is a bounded map in memory; the poll's message metadata holds the same (the secret
+ * from when the poll is bridged, the votes from each tally edit, see poll-metadata.ts), so a vote
+ * for a poll the map does not hold (after a restart, or evicted) reads the poll back from there.
+ * A vote for a poll found in neither, or one that does not decrypt, is logged at debug and skipped.
  */
 import { partId, type MessageId, type PortalKey, type RemoteEvent, type RemoteSender } from '@tributary/core/network/index';
 import {
@@ -15,8 +17,9 @@ import {
 import { messageSecretOf } from '../msgconv/to-matrix.js';
 import { pollCreationOf, pollMetadata, pollTallyContent, type WAPollMetadata, type WAPollTally } from '../msgconv/wa-poll.js';
 import type { WAEventHandler } from './handle-whatsapp.js';
-import { makeMessageId } from './ids.js';
+import { jidFromUserId, makeMessageId } from './ids.js';
 import { msOf } from './handle-whatsapp-history.js';
+import { pollStateMetadata, restorePoll, type RestoredPoll } from './poll-metadata.js';
 
 export interface PollRecord {
   /** The poll creation's message id. */
@@ -48,6 +51,14 @@ export class PollStore {
     this.polls.delete(info.id);
     this.polls.set(info.id, rec);
     if (this.polls.size > this.max) this.polls.delete(this.polls.keys().next().value as string);
+    return rec;
+  }
+
+  /** Records a poll read back from its message metadata, with the votes counted before. */
+  restore(info: PollInfo, stored: Pick<RestoredPoll, 'pollUpdates' | 'voteIds'>): PollRecord {
+    const rec = this.remember(info);
+    rec.pollUpdates = stored.pollUpdates;
+    for (const id of stored.voteIds) rec.seen.add(id);
     return rec;
   }
 
@@ -153,19 +164,37 @@ export async function rememberPoll(h: Handler, portal: PortalKey, msg: WAMessage
   });
 }
 
+/**
+ * A poll the store does not hold, read back from its bridged message's metadata. The poll is found
+ * from the vote: its chat, and the poll key (which Baileys puts in our point of view) for the sender.
+ */
+async function loadPoll(h: Handler, vote: WAMessage, pollKey: WAMessageKey): Promise<PollRecord | undefined> {
+  if (!pollKey.id) return undefined;
+  const portal = await h.portalOf(vote.key.remoteJid, vote.key.remoteJidAlt);
+  const sender = await h.keySender(pollKey);
+  if (!portal || !sender) return undefined;
+  const target = makeMessageId(portal.id, sender.user, pollKey.id);
+  const stored = restorePoll(await h.login.getMessageMetadata(portal, target));
+  if (!stored) return undefined;
+  const creatorJids = uniq([...(await authorJids(h, pollKey)), sender.isFromMe ? undefined : jidFromUserId(sender.user)]);
+  return h.polls.restore({ id: pollKey.id, creatorJids, secret: stored.secret, meta: stored.meta, portal, target, sender }, stored);
+}
+
 function tallyEdit(rec: PollRecord, timestamp: number): RemoteEvent {
   const tally = PollStore.tally(rec);
-  const meta = rec.meta;
+  // The state as of this vote (the record changes with the next one); it replaces the part's metadata.
+  const metadata = pollStateMetadata(rec.meta, rec.pollUpdates);
   return {
     type: 'edit', portal: rec.portal, target: rec.target, sender: rec.sender, timestamp,
-    convert: async (ctx) => ({ modifiedParts: [{ partId: partId(''), content: pollTallyContent(tally, ctx), metadata: { poll: meta } }] }),
+    convert: async (ctx) => ({ modifiedParts: [{ partId: partId(''), content: pollTallyContent(tally, ctx), metadata }] }),
   };
 }
 
 /** Decrypts and counts one pollUpdateMessage; the poll when its tally changed. */
 async function applyVote(h: Handler, msg: WAMessage, update: proto.Message.IPollUpdateMessage): Promise<PollRecord | undefined> {
-  const pollId = update.pollCreationMessageKey?.id;
-  const rec = pollId ? h.polls.get(pollId) : undefined;
+  const pollKey = update.pollCreationMessageKey;
+  const pollId = pollKey?.id;
+  const rec = pollId ? (h.polls.get(pollId) ?? (await loadPoll(h, msg, pollKey))) : undefined;
   const log = h.login.log;
   if (!rec || !update.vote) {
     log.debug({ poll: pollId, vote: msg.key.id }, 'poll vote for an unknown poll (no secret): skipped');

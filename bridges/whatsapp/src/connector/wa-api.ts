@@ -3,7 +3,7 @@
  * attaches the event handler to every socket, and answers the core's questions. Matrix -> WhatsApp
  * sends live in handle-matrix.ts; this file keeps chat info, identifiers, contacts and groups.
  */
-import { Browsers, isJidGroup, jidNormalizedUser, isPnUser, isLidUser, type BaileysEventMap } from 'baileys';
+import { Browsers, isJidGroup, isPnUser, isLidUser, type BaileysEventMap } from 'baileys';
 import type { Database } from '@tributary/core/db/database';
 import {
   BridgeError, emojiId, portalKey, remoteUserId,
@@ -23,7 +23,8 @@ import type { WhatsAppConfig } from './connector.js';
 import type { WAMatrixContext } from './context.js';
 import { avatarOf } from './avatars.js';
 import { groupEvents } from './handle-whatsapp-groups.js';
-import { dmChatInfo, groupChatInfo, isStatusBroadcast, statusChatInfo } from './chat-info.js';
+import { dmChatInfo, groupChatInfo } from './chat-info.js';
+import { STATUS_ROOM_FEATURES, isStatusBroadcast, statusChatInfo } from './handle-whatsapp-status.js';
 import { chatJidOfPortal, jidFromUserId, PN_SERVER, userIdFromJid } from './ids.js';
 import { WALidResolver, attachLidRecorder } from './lid-resolver.js';
 import { WAEventHandler } from './handle-whatsapp.js';
@@ -81,8 +82,6 @@ export class WhatsAppAPI implements WAMatrixContext, EditHandling, ReactionHandl
   private loggedIn = true;
   private loggingOut = false;
   private readonly detachers: Array<() => void> = [];
-  /** Names by user JID (phone-number form where known), from contact events. */
-  private readonly contacts = new Map<string, string>();
 
   constructor(opts: WhatsAppAPIOptions) {
     this.opts = opts;
@@ -90,7 +89,6 @@ export class WhatsAppAPI implements WAMatrixContext, EditHandling, ReactionHandl
     this.lids = new WALidResolver(new LidMap(opts.db, opts.login.id), () => this.conn?.current(), opts.login.log);
     this.events = new WAEventHandler(opts.login, this.lids, {
       statusBroadcast: opts.config.status_broadcast,
-      onContact: (jid, name) => this.rememberContact(jid, name),
       onLidMapping: (pairs) => void this.lids.record(pairs),
     });
   }
@@ -235,15 +233,9 @@ export class WhatsAppAPI implements WAMatrixContext, EditHandling, ReactionHandl
 
   // ---- information ----
 
-  /** Remembers a contact's name (contact events, pushNames); the handler may call this too. */
-  rememberContact(jid: string, name: string): void {
-    const user = jidNormalizedUser(jid);
-    if (user && name) this.contacts.set(user, name);
-  }
-
-  /** The remembered name of a person, if any. */
+  /** The name of a person from contact events (the event handler's book), if any. */
   contactName(user: RemoteUserId): string | undefined {
-    return this.contacts.get(jidFromUserId(user));
+    return this.events.book.name(jidFromUserId(user));
   }
 
   async getChatInfo(portal: PortalKey): Promise<ChatInfo> {
@@ -269,6 +261,7 @@ export class WhatsAppAPI implements WAMatrixContext, EditHandling, ReactionHandl
   }
 
   getCapabilities(portal: PortalKey): RoomFeatures {
+    if (isStatusBroadcast(portal.id)) return STATUS_ROOM_FEATURES;
     const group = isJidGroup(portal.id) === true;
     return {
       edits: { maxAgeMs: EDIT_WINDOW_MS }, deletes: { maxAgeMs: DELETE_WINDOW_MS }, reactions: { onePerUser: true },
@@ -297,7 +290,7 @@ export class WhatsAppAPI implements WAMatrixContext, EditHandling, ReactionHandl
 
   async getContactList(): Promise<ResolveIdentifierResponse[]> {
     const out: ResolveIdentifierResponse[] = [];
-    for (const [jid, name] of this.contacts) {
+    for (const [jid, name] of this.events.book.entries()) {
       if (!isPnUser(jid) && !isLidUser(jid)) continue;
       const user = await userIdFromJid(jid, this.lids);
       if (!user || out.some((r) => r.user === user)) continue;
