@@ -108,6 +108,26 @@ describe('e2e: WhatsApp bridge over the WhatsApp sandbox (real Synapse)', functi
     assert.ok(bytes.equals(generateTestPng(5, 5, [10, 200, 30])), 'alice got the bytes Matrix sent (decrypted from WhatsApp media)');
   });
 
+  it('bridges WhatsApp-only kinds a contact sends (a poll, a contact card) played as sandbox extensions', async () => {
+    const secret = Buffer.alloc(32, 7).toString('base64');
+    await sendAs(env, DM_ALICE, 'alice', {
+      extension: {
+        network: 'whatsapp', fallback: 'Poll: Lunch?',
+        payload: { pollCreationMessageV3: { name: 'Lunch?', options: [{ optionName: 'Pizza' }, { optionName: 'Sushi' }], selectableOptionsCount: 1 }, messageContextInfo: { messageSecret: secret } },
+      },
+    });
+    const poll = await me.waitForEvent(dm, (e) => /^Poll: Lunch\?/.test(e.getContent().body ?? ''), 30_000);
+    assert.match(poll.getContent().body, /1\. Pizza\n2\. Sushi/);
+    const vcard = 'BEGIN:VCARD\nVERSION:3.0\nFN:Dave Bowman\nTEL;type=CELL;waid=15557654321:+1 555 765 4321\nEND:VCARD';
+    await sendAs(env, DM_ALICE, 'alice', {
+      extension: { network: 'whatsapp', fallback: 'Contact: Dave', payload: { contactMessage: { displayName: 'Dave Bowman', vcard } } },
+    });
+    const card = await me.waitForEvent(dm, (e) => /^Contact: Dave Bowman/.test(e.getContent().body ?? ''), 30_000);
+    assert.match(card.getContent().body, /\+1 555 765 4321/);
+    const file = await me.waitForEvent(dm, (e) => e.getContent().msgtype === 'm.file' && /\.vcf$/.test(e.getContent().body ?? ''), 30_000);
+    assert.equal((await downloadMxc(env, meUser.accessToken, file.getContent().url!)).toString('utf8'), vcard);
+  });
+
   it('sends Matrix formatting and mentions as WhatsApp markup the contact sees as formatting', async () => {
     await me.sendHtml(dm, 'hi bold and strike', 'hi <b>bold</b> and <del>strike</del>');
     const net = await waitForNetworkMessage(env, DM_ALICE, (m) => m.sender === 'me' && textOf(m) === 'hi bold and strike');
