@@ -18,6 +18,7 @@ import { MatrixApiError, type MatrixApi } from './matrix/matrix-api.js';
 import { Bridge } from './core/bridge.js';
 import { CommandProcessor, type Command } from './commands/processor.js';
 import { addStatusRoutes } from './core/status-routes.js';
+import { PromBridgeMetrics, startMetricsServer } from './metrics/index.js';
 
 export interface RunOptions {
   argv?: string[];
@@ -105,6 +106,12 @@ export async function runBridge(connector: NetworkConnector<unknown>, opts: RunO
     bridge.enableDoublePuppeting(config.bridge.double_puppet.as_token);
   }
   bridge.commands = new CommandProcessor(bridge, opts.extraCommands);
+  const metrics = config.metrics.enabled ? new PromBridgeMetrics({
+    network: connector.name.networkId,
+    queueDepths: () => bridge.queueDepths(),
+    loginStates: () => bridge.states.all().map((s) => s.stateEvent),
+  }) : undefined;
+  bridge.metrics = metrics;
 
   const mab = new MabBridge({
     homeserverUrl: config.homeserver.address,
@@ -124,7 +131,11 @@ export async function runBridge(connector: NetworkConnector<unknown>, opts: RunO
     homeserverToken: config.appservice.hs_token,
     maxBodyBytes: config.appservice.max_body_bytes,
     handlers: {
-      onTransaction: (txnId, txn) => bridge.intake.onTransaction(txnId, txn),
+      onTransaction: async (txnId, txn) => {
+        const started = performance.now();
+        await bridge.intake.onTransaction(txnId, txn);
+        metrics?.transactionAcked(performance.now() - started);
+      },
       onUserQuery: async (userId) => bridge.isGhost(userId),
     },
   });
@@ -132,6 +143,12 @@ export async function runBridge(connector: NetworkConnector<unknown>, opts: RunO
   addStatusRoutes(appservice, bridge, () => ready);
   await mab.listen(config.appservice.port, config.appservice.hostname, 64, appservice);
   log.info({ port: config.appservice.port }, 'appservice listening');
+  const metricsServer = metrics
+    ? await startMetricsServer(metrics, config.metrics.hostname, config.metrics.port).catch((err: Error) => {
+      throw new StartupError(`Cannot serve metrics on ${config.metrics.hostname}:${config.metrics.port}: ${err.message} (metrics.hostname / metrics.port)`);
+    })
+    : undefined;
+  if (metricsServer) log.info({ port: metricsServer.port }, 'metrics listening');
 
   if (config.homeserver.ping_on_start) await pingHomeserver(bridge.api, config, appservice);
   await bridge.api.register(config.appservice.bot.username);
@@ -153,6 +170,7 @@ export async function runBridge(connector: NetworkConnector<unknown>, opts: RunO
       await bridge.stop();
       await connector.stop?.();
       await appservice.close().catch(() => undefined);
+      await metricsServer?.close();
       await bridge.idle().catch(() => undefined);
       await db.close();
     },

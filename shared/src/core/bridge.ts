@@ -27,10 +27,7 @@ import { UserLogin } from './user-login.js';
 import type { CommandProcessor } from '../commands/processor.js';
 import { catchUp } from './portal-backfill.js';
 import { ensureRoom } from './portal-room.js';
-
-export interface BridgeMetrics {
-  messageBridged(direction: 'remote_to_matrix' | 'matrix_to_remote', latencyMs: number): void;
-}
+import type { BridgeMetrics } from '../metrics/bridge-metrics.js';
 
 export class Bridge implements BridgeHandle<unknown> {
   readonly log: Logger = getLogger('bridge');
@@ -91,6 +88,17 @@ export class Bridge implements BridgeHandle<unknown> {
 
   ghostUserId(user: RemoteUserId): string {
     return this.ghostMxid(user);
+  }
+
+  /** Events waiting in the loaded portals' queues (for metrics). */
+  queueDepths(): { total: number; max: number; portals: number } {
+    let total = 0;
+    let max = 0;
+    for (const p of this.portals.values()) {
+      total += p.queue.length;
+      max = Math.max(max, p.queue.length);
+    }
+    return { total, max, portals: this.portals.size };
   }
 
   parseGhostMxid(mxid: string): RemoteUserId | undefined {

@@ -25,6 +25,7 @@ export async function sendSuccessStatus(bridge: Bridge, t: StatusTarget): Promis
 export async function sendFailureStatus(bridge: Bridge, t: StatusTarget, err: unknown): Promise<void> {
   const e: BridgeError = asBridgeError(err);
   log.warn({ room: t.roomId, event: t.eventId, reason: e.reason, err: e.message }, 'Matrix event not bridged');
+  bridge.metrics?.failed('matrix_to_remote', e.reason);
   if (bridge.config.bridge.message_status_events) {
     await sendStatus(bridge, t, {
       status: e.status === 'retriable' ? 'PENDING' : 'FAIL',

@@ -74,7 +74,11 @@ export async function handleMatrixEvent(portal: Portal, ev: MatrixRoomEvent): Pr
       ...(sender.relayedFor ? { relayedFor: sender.relayedFor } : {}),
     };
     const handled = await dispatch(portal, sender, ev, base);
-    if (handled) await sendSuccessStatus(b, status);
+    if (handled) {
+      if (ev.type !== 'm.room.message' && ev.type !== 'm.sticker') b.metrics?.eventBridged('matrix_to_remote', ev.type);
+      else if ((ev.content['m.relates_to'] as { rel_type?: unknown } | undefined)?.rel_type === 'm.replace') b.metrics?.eventBridged('matrix_to_remote', 'edit');
+      await sendSuccessStatus(b, status);
+    }
   } catch (err) {
     await sendFailureStatus(b, status, err);
   }
@@ -162,7 +166,7 @@ async function handleMessage(portal: Portal, sender: Sender, ev: MatrixRoomEvent
       disappearAt: portal.row.disappearType === 'after_send' ? ev.origin_server_ts + portal.row.disappearTimerMs : null,
     });
   }
-  b.metrics?.messageBridged('matrix_to_remote', Date.now() - ev.origin_server_ts);
+  b.metrics?.messageBridged('matrix_to_remote', Date.now() - ev.origin_server_ts, msgtype);
   return true;
 }
 

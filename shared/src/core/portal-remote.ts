@@ -113,7 +113,12 @@ export async function sendConverted(portal: Portal, login: UserLogin, msg: Backf
       });
     }
   }
-  b.metrics?.messageBridged('remote_to_matrix', Date.now() - msg.timestamp);
+  if (opts.backfill) {
+    b.metrics?.backfilled(1);
+  } else {
+    const first = converted.parts[0];
+    b.metrics?.messageBridged('remote_to_matrix', Date.now() - msg.timestamp, String(first?.content.msgtype ?? first?.type ?? 'other'));
+  }
 }
 
 async function handleRemoteEdit(portal: Portal, login: UserLogin, evt: RemoteEdit): Promise<void> {

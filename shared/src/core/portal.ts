@@ -90,6 +90,10 @@ export class Portal {
         }
         try {
           await this.waitOutHomeserverOutage(() => handleRemoteEvent(this, item.login, item.evt));
+          if (item.evt.type !== 'message') this.bridge.metrics?.eventBridged('remote_to_matrix', item.evt.type);
+        } catch (err) {
+          this.bridge.metrics?.failed('remote_to_matrix', err instanceof MatrixApiError ? `http_${err.status}` : 'error');
+          throw err;
         } finally {
           item.done?.();
         }
