@@ -19,6 +19,7 @@ import { Bridge } from './core/bridge.js';
 import { CommandProcessor, type Command } from './commands/processor.js';
 import { addStatusRoutes } from './core/status-routes.js';
 import { PromBridgeMetrics, startMetricsServer } from './metrics/index.js';
+import { StatePusher } from './core/state-push.js';
 
 export interface RunOptions {
   argv?: string[];
@@ -112,6 +113,10 @@ export async function runBridge(connector: NetworkConnector<unknown>, opts: RunO
     loginStates: () => bridge.states.all().map((s) => s.stateEvent),
   }) : undefined;
   bridge.metrics = metrics;
+  if (config.homeserver.status_endpoint) {
+    const pusher = new StatePusher({ url: config.homeserver.status_endpoint, token: config.appservice.as_token, network: connector.name.networkId });
+    bridge.states.onChange((s) => void pusher.push(s));
+  }
 
   const mab = new MabBridge({
     homeserverUrl: config.homeserver.address,

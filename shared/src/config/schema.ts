@@ -33,6 +33,8 @@ function homeserverSection() {
       .describe('Ping the homeserver through the appservice API at startup to check it can reach the bridge.'),
     max_upload_size_fallback: intIn(1).default(50 * MiB)
       .describe('Media size limit in bytes, used when the homeserver\'s media config endpoint fails.'),
+    status_endpoint: httpUrl().nullable().default(null)
+      .describe('URL to POST every login\'s bridge state to (authorised with the as_token), for a status dashboard; null: off.'),
   });
 }
 
