@@ -105,6 +105,16 @@ describe('e2e: rooms and members (sandbox network, real Synapse)', function () {
     assert.equal((await powerLevels(room))[env.ghost('alice')], 75, 'the creator is the owner');
   });
 
+  it('leaves the group on the network when the person leaves its room in Matrix', async () => {
+    const created = await env.control<{ id: string }>('POST', '/groups', { name: 'Leavers', creator: 'alice', members: ['me', 'bob'] });
+    const room = await portalRoom(env, admin, created.id);
+    await admin.client.leave(room);
+    await eventually('me gone from the network group', async () =>
+      !(await networkChat(env, created.id)).members.some((m) => m.user_id === 'me'));
+    const chat = await networkChat(env, created.id);
+    assert.deepEqual(chat.members.map((m) => m.user_id).sort(), ['alice', 'bob'], 'nobody else was removed');
+  });
+
   it('relays a message of a Matrix user without a login, prefixed with their display name', async () => {
     await admin.sendText(group, '!sandbox set-relay');
     await admin.waitForEvent(group, fromBot(/will now be sent through me/), 30_000);

@@ -301,7 +301,8 @@ async function handleRoomMeta(portal: Portal, sender: Sender, ev: MatrixRoomEven
 async function handleMembership(portal: Portal, ev: MatrixRoomEvent): Promise<void> {
   const b = portal.bridge;
   const target = ev.state_key;
-  if (!target || target === ev.sender) return;
+  if (!target) return;
+  if (target === ev.sender) return handleOwnLeave(portal, ev);
   const remote = b.parseGhostMxid(target);
   if (!remote) return;
   const membership = String(ev.content.membership ?? '');
@@ -320,6 +321,29 @@ async function handleMembership(portal: Portal, ev: MatrixRoomEvent): Promise<vo
     await sendSuccessStatus(b, status);
   } catch (err) {
     await sendFailureStatus(b, status, err);
+  }
+}
+
+/**
+ * The person left a group portal in Matrix: their login leaves the group on the network too
+ * ("leaves both ways"). Only for a login of theirs that is in the portal; DMs and spaces are left
+ * alone (leaving a DM room is tidying up, not something the other person should see).
+ */
+async function handleOwnLeave(portal: Portal, ev: MatrixRoomEvent): Promise<void> {
+  const b = portal.bridge;
+  if (String(ev.content.membership ?? '') !== 'leave' || portal.isDm || portal.row.roomType === 'space') return;
+  const login = b.loginsInPortal(portal).find((l) => l.userMxid === ev.sender);
+  const self = login ? b.remoteIdForMatrixUser(login, ev.sender) : undefined;
+  if (!login || !self || !isMembershipHandling(login.client)) return;
+  try {
+    await login.client.handleMatrixMembership({
+      portal: portal.key, roomId: ev.room_id, eventId: ev.event_id, sender: ev.sender, timestamp: ev.origin_server_ts,
+      target: self as RemoteUserId, change: 'leave',
+    });
+    portal.log.info({ login: login.id }, 'left the chat on the network after leaving the room');
+  } catch (err) {
+    // The room is gone for the person, so a status event would go unseen: log it instead.
+    portal.log.warn({ err: asBridgeError(err).message, login: login.id }, 'could not leave the chat on the network');
   }
 }
 

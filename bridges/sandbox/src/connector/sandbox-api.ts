@@ -138,6 +138,7 @@ export class SandboxAPI implements EditHandling, ReactionHandling, RedactionHand
   async handleMatrixMembership(msg: MatrixMembershipChange): Promise<void> {
     const chat = chatIdOf(msg.portal);
     if (msg.change === 'invite') await this.call('invite', { chat, user: msg.target });
+    else if (msg.change === 'leave') await this.call('leave', { chat });
     else await this.call('kick', { chat, user: msg.target });
   }
 
