@@ -156,6 +156,16 @@ describe('e2e: WhatsApp bridge over the WhatsApp sandbox (real Synapse)', functi
         .some((m) => m.user_id === 'bob' && m.role === 'admin'));
   });
 
+  it('leaves the WhatsApp group when the person leaves its room, and gets a room for a group created on WhatsApp', async () => {
+    const created = await env.control<{ id: string }>('POST', '/groups', { name: 'Book club', creator: 'bob', members: ['me', 'carol'] });
+    const jid = `120363${created.id.slice(2).padStart(12, '0')}@g.us`;
+    const room = await portalRoom(env, me, jid, 60_000);
+    await eventually('the new group named', () => me.client.getRoom(room)?.name === 'Book club');
+    await me.client.leave(room);
+    await eventually('me gone from the WhatsApp group', async () =>
+      !(await env.control<{ members: Array<{ user_id: string }> }>('GET', `/chats/${enc(created.id)}`)).members.some((m) => m.user_id === 'me'));
+  });
+
   it('after a crash (SIGKILL) the stored session reconnects and a message sent meanwhile arrives once', async () => {
     await env.stopBridge('SIGKILL');
     await sendAs(env, DM_ALICE, 'alice', { text: 'while the bridge was down' });

@@ -18,6 +18,7 @@ export type WAClientMethod =
   | 'groupUpdateSubject'
   | 'groupUpdateDescription'
   | 'groupParticipantsUpdate'
+  | 'groupLeave'
   | 'updateProfilePicture'
   | 'profilePictureUrl'
   | 'onWhatsApp'
@@ -36,6 +37,6 @@ export type WAClientPort = Pick<WASocket, WAClientMethod | 'user'> & { readonly 
 export const WA_CLIENT_METHODS: readonly WAClientMethod[] = [
   'sendMessage', 'readMessages', 'sendPresenceUpdate', 'presenceSubscribe', 'groupMetadata',
   'groupFetchAllParticipating', 'groupCreate', 'groupUpdateSubject', 'groupUpdateDescription',
-  'groupParticipantsUpdate', 'updateProfilePicture', 'profilePictureUrl', 'onWhatsApp',
+  'groupParticipantsUpdate', 'groupLeave', 'updateProfilePicture', 'profilePictureUrl', 'onWhatsApp',
   'requestPairingCode', 'updateMediaMessage', 'fetchMessageHistory', 'logout', 'end',
 ];

@@ -259,12 +259,19 @@ async function updateParticipants(ctx: WAMatrixContext, chat: string, jids: stri
   checkParticipants(action, results);
 }
 
-/** invite -> add; kick and ban -> remove (WhatsApp has no ban list). A ghost cannot be made to leave. */
+/**
+ * invite -> add; kick and ban -> remove (WhatsApp has no ban list); the person leaving the room ->
+ * leave the group. A ghost cannot be made to leave.
+ */
 export async function changeGroupMembership(ctx: WAMatrixContext, msg: MatrixMembershipChange): Promise<void> {
   const chat = chatJidOfPortal(msg.portal);
   requireGroup(chat, 'Changing members');
   const own = ownUserIdOf(ctx.ownJid());
-  if ((msg.target as string) === (own as string)) throw ErrUnsupported('Changing your own membership from Matrix');
+  if ((msg.target as string) === (own as string)) {
+    if (msg.change !== 'leave') throw ErrUnsupported('Changing your own membership from Matrix');
+    await call(ctx, 'group leave', (sock) => sock.groupLeave(chat));
+    return;
+  }
   const jid = jidFromUserId(msg.target);
   if (msg.change === 'invite') return updateParticipants(ctx, chat, [jid], 'add');
   if (msg.change === 'kick' || msg.change === 'ban') return updateParticipants(ctx, chat, [jid], 'remove');

@@ -9,7 +9,7 @@ import type { EventContext } from './events.js';
 
 type GroupMethods = Pick<WAClientPort,
   'groupMetadata' | 'groupFetchAllParticipating' | 'groupCreate' | 'groupUpdateSubject' | 'groupUpdateDescription' |
-  'groupParticipantsUpdate' | 'updateProfilePicture'>;
+  'groupParticipantsUpdate' | 'groupLeave' | 'updateProfilePicture'>;
 
 export async function metadataOf(chat: WireChat, dir: SandboxDirectory): Promise<GroupMetadata> {
   const participants = await Promise.all(chat.members.map(async (m) => ({
@@ -105,6 +105,10 @@ export function groupOps(ctx: () => Promise<EventContext>): GroupMethods {
         results.push({ status, jid: p, content: undefined as never });
       }
       return results;
+    },
+    groupLeave: async (jid) => {
+      const c = await ctx();
+      await asBoom(() => c.client.leave(chatIdOf(jid)));
     },
     updateProfilePicture: async (jid, content) => {
       const c = await ctx();
