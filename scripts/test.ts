@@ -12,8 +12,8 @@ interface Step { name: string; cmd: string[]; env?: Record<string, string>; moch
 
 const MOCHA = ['npx', 'mocha'];
 const STEPS: Step[] = [
-  // Idempotent and quick once done: Synapse in its cached virtualenv, PostgreSQL's binaries.
-  { name: 'setup', cmd: ['bash', '-c', 'bash scripts/ensure-synapse.sh && bash scripts/ensure-postgres-binaries.sh'] },
+  // Idempotent and quick once done: Synapse in its cached virtualenv, PostgreSQL's binaries, Chromium.
+  { name: 'setup', cmd: ['bash', '-c', 'bash scripts/ensure-synapse.sh && bash scripts/ensure-postgres-binaries.sh && bash scripts/ensure-chromium.sh'] },
   { name: 'lint', cmd: ['npx', 'eslint', '.'] },
   { name: 'types', cmd: ['npx', 'tsc', '-p', 'tsconfig.check.json'] },
   { name: 'build', cmd: ['npx', 'tsc', '-b'] },
