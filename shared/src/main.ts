@@ -18,6 +18,7 @@ import { MatrixApiError, type MatrixApi } from './matrix/matrix-api.js';
 import { Bridge } from './core/bridge.js';
 import { CommandProcessor, type Command } from './commands/processor.js';
 import { addStatusRoutes } from './core/status-routes.js';
+import { mountProvisioning } from './provisioning/index.js';
 import { PromBridgeMetrics, startMetricsServer } from './metrics/index.js';
 import { StatePusher } from './core/state-push.js';
 
@@ -146,6 +147,7 @@ export async function runBridge(connector: NetworkConnector<unknown>, opts: RunO
   });
   let ready = false;
   addStatusRoutes(appservice, bridge, () => ready);
+  const provisioning = mountProvisioning(appservice, bridge);
   await mab.listen(config.appservice.port, config.appservice.hostname, 64, appservice);
   log.info({ port: config.appservice.port }, 'appservice listening');
   const metricsServer = metrics
@@ -172,6 +174,7 @@ export async function runBridge(connector: NetworkConnector<unknown>, opts: RunO
   return {
     bridge, db,
     async stop() {
+      provisioning?.stop();
       await bridge.stop();
       await connector.stop?.();
       await appservice.close().catch(() => undefined);

@@ -124,7 +124,8 @@ function homeserverConfig(p: {
         type: 'http',
         tls: false,
         x_forwarded: false,
-        resources: [{ names: ['client'], compress: false }],
+        // openid: /_matrix/federation/v1/openid/userinfo, which the provisioning API checks OpenID tokens with.
+        resources: [{ names: ['client', 'openid'], compress: false }],
       },
     ],
     database: { name: 'sqlite3', args: { database: join(p.dataDir, 'homeserver.db') } },

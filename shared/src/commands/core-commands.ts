@@ -1,6 +1,7 @@
 /** The commands every bridge has. Networks add their own through `CommandProcessor.register`. */
-import { isContactListing, isGroupCreating, isIdentifierResolving } from '../network/index.js';
-import type { Command, CommandProcessor } from './processor.js';
+import type { RemoteUserId } from '../network/index.js';
+import { ChatActionError, createGroupChat, listContacts, resolveContact } from '../core/chat-actions.js';
+import type { Command, CommandContext, CommandProcessor } from './processor.js';
 import { VERSION } from '../version.js';
 
 export function coreCommands(proc: CommandProcessor): Command[] {
@@ -138,22 +139,32 @@ export function coreCommands(proc: CommandProcessor): Command[] {
   ];
 }
 
-/** Commands that open chats on the network from Matrix, through the identifier and group capabilities. */
+/** Commands that open chats on the network from Matrix (the same actions as the provisioning API). */
 export function chatCommands(proc: CommandProcessor): Command[] {
   const b = proc.bridge;
   const firstLogin = (mxid: string) => b.loginsOf(mxid)[0];
+  /** Runs a chat action, answering its "the network cannot" failure as a reply. */
+  const attempt = async (ctx: CommandContext, fn: () => Promise<void>) => {
+    try {
+      await fn();
+    } catch (err) {
+      if (err instanceof ChatActionError) return void (await ctx.reply(err.message));
+      throw err;
+    }
+  };
   return [
     {
       name: 'start-chat', aliases: ['pm'], permission: 'user', usage: '<identifier>', help: 'Open a direct chat with someone (phone number, username, ...)',
       async run(ctx) {
         const login = firstLogin(ctx.sender);
         if (!login) return void (await ctx.reply('You are not logged in.'));
-        if (!isIdentifierResolving(login.client)) return void (await ctx.reply('This network cannot look people up.'));
         if (!ctx.args[0]) return void (await ctx.reply('Usage: start-chat <identifier>'));
-        const res = await login.client.resolveIdentifier(ctx.args[0], true);
-        if (!res?.chat) return void (await ctx.reply(`Nobody found for "${ctx.args[0].slice(0, 100)}".`));
-        const roomId = await b.openPortal(login, res.chat.portal, res.chat.info);
-        await ctx.reply(`Direct chat with ${res.info?.name ?? res.user}: https://matrix.to/#/${roomId}`);
+        const wanted = ctx.args[0];
+        await attempt(ctx, async () => {
+          const res = await resolveContact(b, login, wanted, true);
+          if (!res?.roomId) return void (await ctx.reply(`Nobody found for "${wanted.slice(0, 100)}".`));
+          await ctx.reply(`Direct chat with ${res.name ?? res.user}: https://matrix.to/#/${res.roomId}`);
+        });
       },
     },
     {
@@ -161,12 +172,12 @@ export function chatCommands(proc: CommandProcessor): Command[] {
       async run(ctx) {
         const login = firstLogin(ctx.sender);
         if (!login) return void (await ctx.reply('You are not logged in.'));
-        if (!isGroupCreating(login.client)) return void (await ctx.reply('This network cannot create groups from Matrix.'));
         const [name, ...members] = ctx.args;
         if (!name || !members.length) return void (await ctx.reply('Usage: create-group <name> <member> [member...]'));
-        const res = await login.client.createGroup({ name, members: members as never[] });
-        const roomId = await b.openPortal(login, res.portal, res.info);
-        await ctx.reply(`Created ${name}: https://matrix.to/#/${roomId}`);
+        await attempt(ctx, async () => {
+          const res = await createGroupChat(b, login, { name, members: members as RemoteUserId[] });
+          await ctx.reply(`Created ${name}: https://matrix.to/#/${res.roomId}`);
+        });
       },
     },
     {
@@ -174,9 +185,10 @@ export function chatCommands(proc: CommandProcessor): Command[] {
       async run(ctx) {
         const login = firstLogin(ctx.sender);
         if (!login) return void (await ctx.reply('You are not logged in.'));
-        if (!isContactListing(login.client)) return void (await ctx.reply('This network cannot list contacts.'));
-        const list = await login.client.getContactList();
-        await ctx.reply(list.length ? list.map((c) => `• ${c.info?.name ?? c.user} (${c.user})`).join('\n') : 'No contacts.');
+        await attempt(ctx, async () => {
+          const list = await listContacts(b, login);
+          await ctx.reply(list.length ? list.map((c) => `• ${c.name ?? c.user} (${c.user})`).join('\n') : 'No contacts.');
+        });
       },
     },
   ];
