@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { Bridge as MabBridge, AppServiceRegistration } from 'matrix-appservice-bridge';
 import {
   parseCliArgs, usageText, loadConfig, makeConfigSchema, renderExampleConfig, buildRegistration, renderRegistrationYaml,
-  fillGeneratedSecrets, CliUsageError, buildDoublePuppetRegistration, ConfigError, resolveDataPath, type CoreConfig,
+  fillGeneratedSecrets, assertSecretsGenerated, CliUsageError, buildDoublePuppetRegistration, ConfigError, resolveDataPath, type CoreConfig,
 } from './config/index.js';
 import { openDatabase, type Database } from './db/database.js';
 import { configureLogging, getLogger } from './logging.js';
@@ -92,7 +92,13 @@ export async function runBridge(connector: NetworkConnector<unknown>, opts: RunO
   }
   const config = loadConfig(schema, args.config, opts.env ?? process.env) as CoreConfig & { network: unknown };
   configureLogging({ level: config.logging.level });
+  // The tokens must be real before anything listens; an unfilled provisioning secret only turns
+  // secret auth off (the API still takes Matrix tokens), with a warning.
+  assertSecretsGenerated({ ...config, provisioning: { ...config.provisioning, enabled: false } });
   const log = getLogger('main');
+  if (config.provisioning.enabled && config.provisioning.shared_secret === 'generate') {
+    log.warn('provisioning.shared_secret is still "generate": shared-secret auth is off until -g fills it in');
+  }
   mkdirSync(config.data_dir, { recursive: true });
 
   const db = await openDatabase({

@@ -204,6 +204,9 @@ describe('e2e: appservice HTTP security (real Synapse)', function () {
     assert.equal(none.body.errcode, 'M_UNAUTHORIZED');
     const wrong = await call('GET', '/_tributary/v1/bridge_state', { token: 'nope' });
     assert.equal(wrong.status, 403);
+    // This stack leaves provisioning.shared_secret at "generate": that placeholder opens nothing.
+    const placeholder = await call('GET', '/_tributary/v1/bridge_state', { token: 'generate' });
+    assert.equal(placeholder.status, 403);
     const query = await call('GET', `/_tributary/v1/bridge_state?access_token=${encodeURIComponent(hsToken)}`);
     assert.equal(query.status, 401);
     const ok = await call('GET', '/_tributary/v1/bridge_state', { token: hsToken });

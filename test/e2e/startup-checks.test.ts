@@ -98,6 +98,13 @@ describe('e2e: start-up checks (real Synapse, bridge process)', function () {
     assert.doesNotMatch(res.output, /Fatal error/, 'a config problem is reported without a stack trace');
   });
 
+  it('exits with 1 and names appservice.as_token when it is still "generate"', async () => {
+    const res = await runBridgeToExit(await brokenConfig('appservice', { as_token: 'generate' }));
+    assert.equal(res.code, 1, res.output);
+    assert.match(res.output, /appservice\.as_token/);
+    assert.match(res.output, /-g/);
+  });
+
   it('starts with the unbroken config against the same Synapse', async () => {
     await env.startBridge();
     const res = await fetch(`http://127.0.0.1:${env.asPort}/_matrix/mau/ready`);

@@ -15,7 +15,8 @@ export function addStatusRoutes(as: TributaryAppService, bridge: Bridge, isReady
   as.addRoute('GET', '/_tributary/v1/bridge_state', (req, res) => {
     const token = bearerToken(req) ?? '';
     const secret = bridge.config.provisioning.shared_secret;
-    const ok = safeEqual(token, bridge.config.appservice.hs_token) || (secret !== 'disable' && safeEqual(token, secret));
+    // An unfilled "generate" is no secret at all: it opens nothing, like "disable".
+    const ok = safeEqual(token, bridge.config.appservice.hs_token) || (secret !== 'disable' && secret !== 'generate' && safeEqual(token, secret));
     if (!ok) return sendError(res, token ? 403 : 401, token ? 'M_FORBIDDEN' : 'M_UNAUTHORIZED', 'a valid bearer token is required');
     sendJson(res, 200, {
       bridge: bridge.connector.name.networkId,
