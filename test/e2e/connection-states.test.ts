@@ -52,10 +52,19 @@ describe('e2e: connection states (sandbox network, real Synapse)', function () {
 
   const isBot = (e: sdk.MatrixEvent) => e.getSender() === env.botMxid;
   const bodyOf = (e: sdk.MatrixEvent) => String(e.getContent().body ?? '');
+  /**
+   * The text an event carried when it was sent: an edit's new content, else the body. (The SDK
+   * shows an edited event with its latest content, so the original is read with getOriginalContent.)
+   */
+  const shownText = (e: sdk.MatrixEvent) => {
+    const c = e.getOriginalContent();
+    return String((c['m.new_content'] as { body?: unknown } | undefined)?.body ?? c.body ?? '');
+  };
+  const editOf = (e: sdk.MatrixEvent) => (e.getOriginalContent()['m.relates_to'] as { rel_type?: string; event_id?: string } | undefined);
 
   /** Bot notices in the management room after `since` (ms), oldest first. */
   const noticesSince = (since: number) =>
-    me.timeline(mgmt).filter((e) => isBot(e) && e.getTs() >= since && e.getContent().msgtype === 'm.notice').map(bodyOf);
+    me.timeline(mgmt).filter((e) => isBot(e) && e.getTs() >= since && e.getContent().msgtype === 'm.notice').map(shownText);
 
   /** Sends a command in the management room and returns the bot's first reply matching `re`. */
   async function command(text: string, re: RegExp): Promise<string> {
@@ -95,7 +104,8 @@ describe('e2e: connection states (sandbox network, real Synapse)', function () {
       return s?.state_event === 'CONNECTED' && s.timestamp > before ? s : undefined;
     });
     assert.equal(back.state_event, 'CONNECTED');
-    // The management room tells the story in order: disconnected, then connected again.
+    // The management room tells the story in order: disconnected, then connected again, and the
+    // reconnect edits the disconnect notice in place instead of adding another.
     const notices = await eventually('the disconnect and reconnect notices', () => {
       const n = noticesSince(since);
       const down = n.findIndex((b) => /Disconnected from the network/.test(b));
@@ -103,6 +113,11 @@ describe('e2e: connection states (sandbox network, real Synapse)', function () {
       return down >= 0 && up > down ? n : undefined;
     });
     assert.ok(notices.some((b) => b.startsWith('me: Disconnected')), JSON.stringify(notices));
+    const events = me.timeline(mgmt).filter((e) => isBot(e) && e.getTs() >= since && e.getContent().msgtype === 'm.notice');
+    const downEv = events.find((e) => /Disconnected from the network/.test(shownText(e)) && !editOf(e));
+    const upEv = events.find((e) => /^me: Connected/.test(shownText(e)));
+    assert.ok(downEv && upEv, 'both notices seen');
+    assert.deepEqual(editOf(upEv), { rel_type: 'm.replace', event_id: downEv.getId() }, 'the reconnect edits the disconnect notice');
   });
 
   it('stays TRANSIENT_DISCONNECT while reconnects are refused, then recovers and bridges what was sent meanwhile once', async () => {
@@ -112,9 +127,9 @@ describe('e2e: connection states (sandbox network, real Synapse)', function () {
     assert.equal(down.error, 'sandbox-connection-lost');
     const texts = [1, 2, 3].map((i) => `during outage ${i}`);
     for (const t of texts) await sendAs(env, CHAT, 'alice', { text: t });
-    await me.waitForEvent(mgmt, (e) => isBot(e) && e.getTs() >= since && /Disconnected from the network; reconnecting/.test(bodyOf(e)));
+    await me.waitForEvent(mgmt, (e) => isBot(e) && e.getTs() >= since && /Disconnected from the network; reconnecting/.test(shownText(e)));
     await waitForState('CONNECTED', 30_000);
-    await me.waitForEvent(mgmt, (e) => isBot(e) && e.getTs() >= since && /^me: Connected/.test(bodyOf(e)), 30_000);
+    await me.waitForEvent(mgmt, (e) => isBot(e) && e.getTs() >= since && /^me: Connected/.test(shownText(e)), 30_000);
     await eventually('the outage messages in the room', async () => {
       const bodies = await aliceBodies();
       return texts.every((t) => bodies.includes(t));
@@ -134,6 +149,7 @@ describe('e2e: connection states (sandbox network, real Synapse)', function () {
     assert.match(s.message ?? '', /device unlinked|logged out/i);
     const notice = await me.waitForEvent(mgmt, (e) => isBot(e) && e.getTs() >= since && /log in again/i.test(bodyOf(e)), 30_000);
     assert.match(bodyOf(notice), /^me: You were logged out/);
+    assert.equal(editOf(notice), undefined, 'a state that needs the person gets a notice of its own');
     assert.match(await command('ping', /\(me\)/), /LOGGED_OUT.*logged in: no/);
     assert.match(await command('list-logins', /Your logins/), /• me \(.*\): LOGGED_OUT/);
   });

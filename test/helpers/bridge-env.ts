@@ -12,7 +12,6 @@ import { join, resolve } from 'node:path';
 import { stringify } from 'yaml';
 import { buildRegistration, buildDoublePuppetRegistration, makeConfigSchema, parseConfig, renderRegistrationYaml, generateToken } from '../../shared/src/config/index.js';
 import { sandboxConfigSchema } from '../../bridges/sandbox/src/connector/connector.js';
-import { whatsappConfigSchema } from '../../bridges/whatsapp/src/connector/connector.js';
 import { startSandboxServer, type SandboxServer } from '../../bridges/sandbox/src/server/index.js';
 import { startSynapse, type SynapseHandle, type RegisteredUser } from './synapse.js';
 import { startPostgres, type TestPostgres } from './postgres.js';
@@ -76,7 +75,11 @@ export class BridgeEnv {
         ? { sandbox_url: sandbox.url, reconnect: { min_ms: 50, max_ms: 500 } }
         : { url: sandbox.url, reconnect_min_ms: 50, reconnect_max_ms: 500 },
     }, opts.config ?? {});
-    const schema = kind === 'whatsapp' ? makeConfigSchema('whatsapp', whatsappConfigSchema) : makeConfigSchema('sandbox', sandboxConfigSchema);
+    // Baileys is loaded only for WhatsApp stacks: under tsx, a test file that imports matrix-js-sdk
+    // before a static import chain reaching Baileys evaluates the SDK's entry point twice.
+    const schema = kind === 'whatsapp'
+      ? makeConfigSchema('whatsapp', (await import('../../bridges/whatsapp/src/connector/connector.js')).whatsappConfigSchema)
+      : makeConfigSchema('sandbox', sandboxConfigSchema);
     const regPath = join(dir, 'registration.yaml');
     const parsed = parseConfig(schema, raw) as never;
     await writeFile(regPath, renderRegistrationYaml(buildRegistration(parsed)));

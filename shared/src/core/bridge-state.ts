@@ -28,7 +28,8 @@ const NOTICE_TEXT: Partial<Record<BridgeStateEvent, string>> = {
 export class BridgeStates {
   private readonly states = new Map<string, LoginState>();
   private readonly listeners = new Set<(s: LoginState) => void>();
-  private readonly noticeChains = new Map<string, Promise<void>>();
+  /** Per login: which connection notice is being edited (bumped around states that need the person). */
+  private readonly noticeEpoch = new Map<string, number>();
 
   constructor(private readonly bridge: Bridge) {}
 
@@ -66,11 +67,14 @@ export class BridgeStates {
     if (!text || !this.bridge.config.bridge.management_room_notices) return;
     if (next.stateEvent === 'CONNECTED' && (!prev || prev.stateEvent === 'CONNECTING' || prev.stateEvent === 'STARTING')) return;
     const detail = next.message ? `: ${next.message}` : '';
-    // Notices go out one after another per person, so "disconnected" never lands after "connected".
-    const prevNotice = this.noticeChains.get(login.userMxid) ?? Promise.resolve();
-    const sent = prevNotice
-      .then(() => this.bridge.notifyUser(login.userMxid, `${login.remoteName}: ${text}${detail}`))
-      .catch((err) => log.debug({ err }, 'state notice failed'));
-    this.noticeChains.set(login.userMxid, sent);
+    // Connection chatter (disconnected, reconnecting, connected again) edits one notice in place
+    // instead of flooding the room. A state that needs the person (logged out, bad credentials)
+    // gets a notice of its own, so it is seen, and what follows it starts a new one.
+    const needsPerson = NEEDS_USER_ACTION.has(next.stateEvent);
+    if (needsPerson) this.noticeEpoch.set(login.id, (this.noticeEpoch.get(login.id) ?? 0) + 1);
+    const key = `connection:${this.noticeEpoch.get(login.id) ?? 0}`;
+    if (needsPerson) this.noticeEpoch.set(login.id, (this.noticeEpoch.get(login.id) ?? 0) + 1);
+    // Progress notices of one login go out in order, so "disconnected" never lands after "connected".
+    void login.sendProgressNotice(key, `${login.remoteName}: ${text}${detail}`);
   }
 }
