@@ -120,7 +120,7 @@ describe('whatsapp connector', function () {
     assert.equal(connector.migrations.section, WHATSAPP_SECTION);
     assert.deepEqual(connector.capabilities, { disappearingMessages: true, echoesOwnMessages: true });
     assert.deepEqual(config, {
-      browser_name: 'Tributary', history_sync: { max_chats: 50, max_messages_per_chat: 100 }, status_broadcast: false, sandbox_url: null,
+      browser_name: 'Tributary', history_sync: { max_chats: 50, max_messages_per_chat: 100 }, phone_offline_warning_days: 12, status_broadcast: false, sandbox_url: null,
       reconnect: { min_ms: 1000, max_ms: 120_000 },
     });
     assert.throws(() => whatsappConfigSchema.parse({ reconnect: { min_ms: 1 } }));
@@ -318,7 +318,9 @@ describe('whatsapp connector', function () {
 
       assert.equal(final.type, 'complete');
       assert.deepEqual(final.type === 'complete' && final.complete, { userLoginId: NEW_DIGITS, remoteName: `+${NEW_DIGITS}` });
-      assert.deepEqual(newLogins, [{ id: NEW_DIGITS, remoteName: `+${NEW_DIGITS}`, metadata: {} }]);
+      // The pairing is the first sign of the phone (phone-offline watchdog).
+      assert.deepEqual(newLogins, [{ id: NEW_DIGITS, remoteName: `+${NEW_DIGITS}`, metadata: { phone_last_seen: newLogins[0]!.metadata.phone_last_seen } }]);
+      assert.ok(Math.abs(Date.now() - Number(newLogins[0]!.metadata.phone_last_seen)) < 60_000);
       const stored = await useSqlAuthState(db, NEW_DIGITS);
       assert.equal(stored.state.creds.me?.id, `${NEW_DIGITS}:12@s.whatsapp.net`);
       assert.deepEqual(stored.state.creds.noiseKey.private, auth.creds.noiseKey.private);

@@ -70,13 +70,13 @@ describe('whatsapp history sync progress notices', function () {
     // History comes newest first: Bob's chat is the first backfill.
     await historySet({ messages: [msg(GROUP, CAROL), msg(BOB, BOB), msg(BOB, BOB)], syncType: SYNC.INITIAL_BOOTSTRAP, progress: 100, isLatest: true });
     // The first handled backfill shows at once; INITIAL_BOOTSTRAP's 100% is not the sync's (RECENT follows).
-    assert.deepEqual(login.progress.map((p) => p.text), ['History sync: 1 chat, 2 messages so far']);
+    assert.deepEqual(login.progress.map((p) => p.text), ['History sync: 1 of 2 chats, 2 messages so far']);
     await historySet({ messages: [msg(CAROL, CAROL)], syncType: SYNC.RECENT, progress: 40 });
     assert.equal(login.progress.length, 1, 'within the interval nothing more goes out');
     await historySet({ messages: [msg(CAROL, CAROL), msg(BOB, BOB)], syncType: SYNC.RECENT, progress: 100 });
     assert.deepEqual(login.progress.map((p) => p.text), [
-      'History sync: 1 chat, 2 messages so far',
-      'History sync finished: 3 chats, 6 messages',
+      'History sync: 1 of 2 chats, 2 messages so far',
+      'History sync finished: 3 of 3 chats, 6 messages',
     ]);
     const key = login.progress[0]!.key;
     assert.ok(login.progress.every((p) => p.key === key), 'every notice of the sync edits the same one');
@@ -87,7 +87,7 @@ describe('whatsapp history sync progress notices', function () {
     await historySet({ messages: [msg(BOB, BOB)], syncType: SYNC.RECENT, progress: 10 });
     assert.equal(login.progress.length, 3);
     assert.notEqual(login.progress[2]!.key, key);
-    assert.equal(login.progress[2]!.text, 'History sync: 1 chat, 1 message so far (10%)');
+    assert.equal(login.progress[2]!.text, 'History sync: 1 of 1 chat, 1 message so far (10%)');
   });
 
   it('counts a backfill only once its portal has handled it, and finishes on a "paused" status', async () => {
@@ -97,7 +97,7 @@ describe('whatsapp history sync progress notices', function () {
     assert.equal(login.gates.length, 2);
     login.gates[0]!();
     await handler.history.idle();
-    assert.deepEqual(login.progress.map((p) => p.text), ['History sync: 1 chat, 1 message so far (20%)']);
+    assert.deepEqual(login.progress.map((p) => p.text), ['History sync: 1 of 2 chats, 1 message so far (20%)']);
     // Baileys stops waiting for chunks: the final notice waits for the busy portal.
     fake.ev.emit('messaging-history.status', { syncType: SYNC.RECENT, status: 'paused', explicit: false });
     await handler.idle();
@@ -105,7 +105,7 @@ describe('whatsapp history sync progress notices', function () {
     assert.equal(login.progress.length, 1);
     login.gates[1]!();
     await handler.history.idle();
-    assert.equal(login.progress.at(-1)!.text, 'History sync finished: 2 chats, 2 messages');
+    assert.equal(login.progress.at(-1)!.text, 'History sync finished: 2 of 2 chats, 2 messages');
     assert.equal(login.progress.at(-1)!.key, login.progress[0]!.key);
   });
 
@@ -118,16 +118,16 @@ describe('whatsapp history sync progress notices', function () {
       { handled: Promise.resolve() },
     ];
     const set = { chats: [], contacts: [], messages: [], syncType: SYNC.RECENT, progress: 30 };
-    progress.queued(set, [backfill('a', 10)]);
+    progress.report(set, [backfill('a', 10)]);
     await progress.idle();
     assert.deepEqual(sent.map((s) => s.text), ['History sync: 1 chat, 10 messages so far (30%)']);
     // A burst within the interval: no edit yet.
     now += 500;
-    progress.queued({ ...set, progress: 50 }, [backfill('b', 5)]);
-    progress.queued({ ...set, progress: 60 }, [backfill('c', 1), backfill('d', 2)]);
+    progress.report({ ...set, progress: 50 }, [backfill('b', 5)]);
+    progress.report({ ...set, progress: 60 }, [backfill('c', 1), backfill('d', 2)]);
     await sleep(5);
     assert.equal(sent.length, 1);
-    progress.queued({ ...set, progress: 70 }, [backfill('e', 3)]);
+    progress.report({ ...set, progress: 70 }, [backfill('e', 3)]);
     await sleep(5);
     assert.equal(sent.length, 1, 'one edit is already scheduled for the end of the interval (1.5 s from now)');
     await sleep(1_600);

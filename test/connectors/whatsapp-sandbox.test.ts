@@ -65,7 +65,8 @@ describe('whatsapp connector over the sandbox socket', function () {
     await db.migrateSection(WHATSAPP_SECTION, whatsappMigrations);
     logins = [];
     apis = [];
-    connector = new WhatsAppConnector();
+    // The sandbox sends its history as one INITIAL_BOOTSTRAP set: the wait for more is shortened.
+    connector = new WhatsAppConnector({ historyDispatchWaitMs: 200 });
     const config = whatsappConfigSchema.parse({ sandbox_url: server.url, reconnect: { min_ms: 20, max_ms: 100 } });
     const bridge: BridgeHandle<WhatsAppConfig> = {
       networkConfig: config, log, serverName: 'example.org', db,

@@ -155,7 +155,9 @@ describe('whatsapp status broadcast', function () {
     const removed = await emitted(() => f.emitIncoming(status({ protocolMessage: { type: PROTOCOL.REVOKE, key: { remoteJid: STATUS, id: 'S1', participant: BOB } } }, 'S4')));
     assert.deepEqual(removed.map((e) => [e.type, e.type === 'message_remove' ? e.target : '']), [['message_remove', makeMessageId(STATUS, '15550002222', 'S1')]]);
 
-    const history = await emitted(() => f.ev.emit('messaging-history.set', { chats: [], contacts: [], messages: [status({ conversation: 'old story' }, 'H1')], isLatest: true }));
+    const history = await emitted(() => f.ev.emit('messaging-history.set', {
+      chats: [], contacts: [], messages: [status({ conversation: 'old story' }, 'H1')], isLatest: true, syncType: proto.HistorySync.HistorySyncType.RECENT, progress: 100,
+    }));
     assert.deepEqual(history.map((e) => [e.type, e.portal]), [['backfill', STATUS_PORTAL]]);
   });
 

@@ -68,11 +68,11 @@ describeBothEngines('whatsapp auth state and LID map', (ctx) => {
     it('run after the core ones, create the tables, and are idempotent', async () => {
       db = await ctx.open();
       await db.migrate();
-      assert.deepEqual(await db.migrateSection(WHATSAPP_SECTION, whatsappMigrations), { section: 'whatsapp', from: 0, to: 1 });
-      for (const table of ['wa_auth_creds', 'wa_auth_keys', 'wa_lid_map']) {
+      assert.deepEqual(await db.migrateSection(WHATSAPP_SECTION, whatsappMigrations), { section: 'whatsapp', from: 0, to: 2 });
+      for (const table of ['wa_auth_creds', 'wa_auth_keys', 'wa_lid_map', 'wa_contacts']) {
         assert.equal(await db.knex.schema.hasTable(table), true, table);
       }
-      assert.deepEqual(await db.migrateSection(WHATSAPP_SECTION, whatsappMigrations), { section: 'whatsapp', from: 1, to: 1 });
+      assert.deepEqual(await db.migrateSection(WHATSAPP_SECTION, whatsappMigrations), { section: 'whatsapp', from: 2, to: 2 });
     });
   });
 

@@ -9,6 +9,7 @@ import type {
 } from '@tributary/core/network/index';
 import type { MakeWASocket } from '../client/connection.js';
 import { WHATSAPP_SECTION, whatsappMigrations } from '../db/migrations.js';
+import { DEFAULT_HISTORY_LIMITS } from './history-buffer.js';
 import { WhatsAppAPI } from './wa-api.js';
 import { LOGIN_FLOWS, createWALogin } from './login.js';
 import { sandboxSocketFactory } from '../sandbox/socket.js';
@@ -17,11 +18,13 @@ export const whatsappConfigSchema = z.object({
   browser_name: z.string().min(1).max(64).default('Tributary')
     .describe('The device name WhatsApp shows under Linked devices on the phone'),
   history_sync: z.object({
-    max_chats: z.number().int().min(0).max(10_000).default(50)
-      .describe('How many of the most recent chats get a room from the history WhatsApp sends at login (0: none)'),
-    max_messages_per_chat: z.number().int().min(0).max(10_000).default(100)
-      .describe('How many past messages of each such chat are bridged (0: none)'),
+    max_chats: z.number().int().min(0).max(10_000).default(DEFAULT_HISTORY_LIMITS.maxChats)
+      .describe('How many of the most recent chats (by their newest message) get a room and their history from the history WhatsApp sends at login; other chats get a room when a new message arrives (0: no history)'),
+    max_messages_per_chat: z.number().int().min(0).max(10_000).default(DEFAULT_HISTORY_LIMITS.maxMessagesPerChat)
+      .describe('How many of the newest past messages of each such chat are bridged, in their original order and with their original times (0: no history)'),
   }).prefault({}).describe('History sync: what the phone sends when the bridge is linked'),
+  phone_offline_warning_days: z.number().int().min(0).max(13).default(12)
+    .describe('Warn in the management room (bridge state wa-phone-offline) when your phone has not been seen for this many days: WhatsApp unlinks the bridge when the phone has been offline for 14 days. Seen means a message sent from the phone, a message read on another device, a history sync or the pairing (0: no warning)'),
   status_broadcast: z.boolean().default(false)
     .describe('Bridge status updates (stories) of your contacts into a "WhatsApp Status Broadcast" room, one per login; nothing is posted as a status from Matrix'),
   sandbox_url: z.string().url().nullable().default(null)
@@ -40,6 +43,8 @@ export interface WhatsAppConnectorOptions {
   socketUrl?: string;
   /** Overrides the login timeout (tests). */
   loginTimeoutMs?: number;
+  /** Overrides how long history sync waits for more sets (tests; see history-sync.ts). */
+  historyDispatchWaitMs?: number;
 }
 
 export class WhatsAppConnector implements NetworkConnector<WhatsAppConfig> {
@@ -96,6 +101,7 @@ export class WhatsAppConnector implements NetworkConnector<WhatsAppConfig> {
       login, db: bridge.db, config: bridge.networkConfig,
       handoff: () => this.handoffs.get(login.id),
       ...(makeSocket ? { makeSocket } : {}),
+      ...(this.opts.historyDispatchWaitMs !== undefined ? { historyDispatchWaitMs: this.opts.historyDispatchWaitMs } : {}),
       ...(this.opts.socketUrl !== undefined ? { socketUrl: this.opts.socketUrl } : {}),
     });
   }

@@ -4,15 +4,18 @@
  * A change for someone who already has a ghost becomes a ghost update (`updateGhost`).
  *
  * Name precedence, as everywhere in the connector: the name saved in the phone's address book, then
- * the person's own push name, then a business's verified name. The book is in memory, so after a
- * restart it does not know saved names until WhatsApp sends them again; that is why a push name
- * seen for the first time only fills the book and renames nobody (it may be outranked by a saved
- * name the ghost already shows), while a saved name, or a change of what the book already showed,
- * renames the ghost.
+ * the person's own push name, then a business's verified name. The book is stored per login
+ * (`wa_contacts`, db/contacts.ts): loaded at connect, and each contact event's changes written in
+ * one batch. A book loaded with names knows what it was told before a restart, so any change of
+ * the name a person is shown by renames their ghost. A book with nothing stored yet (a new login,
+ * or the first start after the table was added) may not know a saved name the ghost already shows,
+ * so there a push name seen for the first time only fills the book and renames nobody, while a
+ * saved name, or a change of what the book already showed, renames the ghost.
  */
 import type { ChatAvatar, RemoteUserId, UserInfo, UserLoginHandle } from '@tributary/core/network/index';
 import { isLidUser, isPnUser, jidNormalizedUser, type Contact } from 'baileys';
 import type { WAClientPort } from '../client/port.js';
+import type { StoredContact } from '../db/contacts.js';
 import { avatarFromUrl, avatarOf } from './avatars.js';
 import { jidFromUserId, userIdFromJid, type LidResolver } from './ids.js';
 
@@ -23,9 +26,27 @@ export function displayNameOf(c: ContactNames): string | undefined {
   return c.name || c.notify || c.verifiedName || undefined;
 }
 
+/** Where the book keeps its names (db/contacts.ts ContactStore). */
+export interface ContactPersistence {
+  saveMany(contacts: StoredContact[]): Promise<void>;
+}
+
 /** Names by user JID (phone-number form where known). */
 export class ContactBook {
   private readonly byJid = new Map<string, ContactNames>();
+  /** Loaded from storage with names in it: a first push name is a real first (see the file comment). */
+  private complete = false;
+  /** Changed since the last flush. */
+  private readonly dirty = new Set<string>();
+  private writing: Promise<void> = Promise.resolve();
+
+  constructor(private readonly store?: ContactPersistence, private readonly log?: UserLoginHandle['log']) {}
+
+  /** Fills the book from storage (names given since, in memory, win). */
+  load(stored: readonly StoredContact[]): void {
+    for (const { jid, ...names } of stored) this.byJid.set(jid, { ...names, ...this.byJid.get(jid) });
+    if (stored.length > 0) this.complete = true;
+  }
 
   /**
    * Merges the names a contact event carries (an absent or empty field is no news). Returns the
@@ -36,13 +57,31 @@ export class ContactBook {
     const next: ContactNames = { ...old };
     for (const f of ['name', 'notify', 'verifiedName'] as const) {
       const v = c[f];
-      if (typeof v === 'string' && v) next[f] = v;
+      if (typeof v === 'string' && v && v !== next[f]) {
+        next[f] = v;
+        this.dirty.add(jid);
+      }
     }
     this.byJid.set(jid, next);
     const before = old ? displayNameOf(old) : undefined;
     const after = displayNameOf(next);
     if (!after || after === before) return undefined;
-    return before !== undefined || (c.name && after === c.name) ? after : undefined;
+    return before !== undefined || this.complete || (c.name && after === c.name) ? after : undefined;
+  }
+
+  /** Writes the names changed since the last flush, in one batch (in order; a failure is logged). */
+  flush(): void {
+    if (!this.store || this.dirty.size === 0) return;
+    const rows = [...this.dirty].map((jid) => ({ jid, ...this.byJid.get(jid) }));
+    this.dirty.clear();
+    const store = this.store;
+    this.writing = this.writing.then(() => store.saveMany(rows))
+      .catch((err: unknown) => this.log?.warn({ err: (err as Error).message, count: rows.length }, 'storing WhatsApp contact names failed'));
+  }
+
+  /** Resolves once every flush so far has been written. */
+  idle(): Promise<void> {
+    return this.writing;
   }
 
   name(jid: string): string | undefined {
@@ -97,6 +136,7 @@ export async function handleContacts(h: ContactHandler, cs: Array<Partial<Contac
     const user = await userIdFromJid(jid, h.lids);
     if (user) h.profiles.push(user, { ...(rename ? { name: rename } : {}), ...(picture ? { picture } : {}) });
   }
+  h.book.flush();
 }
 
 export interface ProfileChange {

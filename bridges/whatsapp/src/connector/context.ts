@@ -1,4 +1,4 @@
-import type { UserLoginHandle } from '@tributary/core/network/index';
+import type { PortalKey, UserLoginHandle } from '@tributary/core/network/index';
 import type { WAClientPort } from '../client/port.js';
 import type { LidResolver } from './ids.js';
 
@@ -15,4 +15,6 @@ export interface WAMatrixContext {
    * bridged back (edits, reactions and deletes have no other way to be recognised).
    */
   noteOwnSend?(waId: string): void;
+  /** The person acted in this chat from Matrix (message, typing, read): it is an open chat. */
+  chatActive?(portal: PortalKey): void;
 }

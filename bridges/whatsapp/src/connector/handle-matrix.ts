@@ -108,6 +108,7 @@ function timestampMs(ts: unknown): number | undefined {
 /** Text, emote, notice, media, location; replies and mentions included. Idempotent per txnId. */
 export async function sendMatrixMessage(ctx: WAMatrixContext, msg: MatrixMessage): Promise<MatrixMessageResponse> {
   refuseInStatusBroadcast(msg.portal, 'Posting a status');
+  ctx.chatActive?.(msg.portal);
   const to = targetOf(ctx, msg.portal);
   const own = ownUserIdOf(to.ownJid);
   const waId = messageIdForTxn(msg.txnId);
@@ -168,6 +169,7 @@ export async function removeMatrixMessage(ctx: WAMatrixContext, msg: MatrixMessa
 
 /** Marks the chat read up to the target (nothing to do when it is our own message). */
 export async function sendMatrixReadReceipt(ctx: WAMatrixContext, msg: MatrixReadReceipt): Promise<void> {
+  ctx.chatActive?.(msg.portal);
   if (!msg.target) return;
   const to = targetOf(ctx, msg.portal);
   const key = waKeyOf(msg.target.messageId, to);
@@ -176,6 +178,7 @@ export async function sendMatrixReadReceipt(ctx: WAMatrixContext, msg: MatrixRea
 }
 
 export async function sendMatrixTyping(ctx: WAMatrixContext, msg: MatrixTyping): Promise<void> {
+  ctx.chatActive?.(msg.portal);
   const chat = chatJidOfPortal(msg.portal);
   if (isStatusBroadcast(chat)) return;
   await call(ctx, 'typing', (sock) => sock.sendPresenceUpdate(msg.typing ? 'composing' : 'paused', chat));

@@ -1,7 +1,9 @@
 /**
- * History sync (`messaging-history.set`) -> one RemoteBackfill per chat, oldest first. The set's
- * LID/phone pairs and contacts are reported before its messages are read, so history senders
- * addressed by LID resolve to their phone-number ghosts.
+ * History messages -> backfill: which history messages are bridged, each as a BackfillMessage of
+ * its chat, and a chat's messages as one RemoteBackfill, oldest first. When and how many is
+ * history-sync.ts's business (the limits); the set's LID/phone pairs and contacts are reported
+ * before its messages are read, so history senders addressed by LID resolve to their phone-number
+ * ghosts.
  */
 import { emojiId, portalKeyString, type BackfillMessage, type PortalKey, type RemoteEvent } from '@tributary/core/network/index';
 import { normalizeMessageContent, type BaileysEventMap, type proto, type WAMessage } from 'baileys';
@@ -27,9 +29,16 @@ export function msOf(seconds: Long): number {
   return s > 0 ? s * 1000 : Date.now();
 }
 
-type Handler = Pick<WAEventHandler, 'learn' | 'contacts' | 'portalOf' | 'keySender' | 'deps'>;
+type Handler = Pick<WAEventHandler, 'portalOf' | 'keySender' | 'deps'>;
 
-async function backfillMessage(h: Handler, msg: WAMessage): Promise<{ portal: PortalKey; msg: BackfillMessage } | undefined> {
+/** A history message the bridge shows, with its chat. */
+export interface HistoryItem {
+  portal: PortalKey;
+  msg: BackfillMessage;
+  raw: WAMessage;
+}
+
+async function backfillMessage(h: Handler, msg: WAMessage): Promise<HistoryItem | undefined> {
   const key = msg.key;
   if (!key?.id) return undefined;
   const content = normalizeMessageContent(msg.message);
@@ -44,7 +53,7 @@ async function backfillMessage(h: Handler, msg: WAMessage): Promise<{ portal: Po
     if (reactor && r.text) reactions.push({ sender: reactor, emojiId: emojiId(r.text), emoji: r.text, timestamp: r.senderTimestampMs ? Number(r.senderTimestampMs) : timestamp });
   }
   return {
-    portal,
+    portal, raw: msg,
     msg: {
       id: makeMessageId(portal.id, sender.user, key.id), sender, timestamp,
       convert: (ctx) => convertWAMessage(msg, ctx, h.deps),
@@ -53,25 +62,39 @@ async function backfillMessage(h: Handler, msg: WAMessage): Promise<{ portal: Po
   };
 }
 
-export async function historyEvents(h: Handler, set: BaileysEventMap['messaging-history.set']): Promise<RemoteEvent[]> {
-  await h.learn(set.lidPnMappings ?? []);
-  await h.contacts(set.contacts ?? []);
-  const chats = new Map<string, { portal: PortalKey; items: Array<{ msg: BackfillMessage; order: number }> }>();
-  // History arrives newest first; reversed, equal timestamps keep the order they were sent in.
-  const messages = [...(set.messages ?? [])].reverse();
-  for (const [order, msg] of messages.entries()) {
+/**
+ * The bridgeable messages of a history set, in the order they were sent: history arrives newest
+ * first, so the set is read backwards (equal timestamps keep their order).
+ */
+export async function historyItems(h: Handler, messages: readonly WAMessage[]): Promise<HistoryItem[]> {
+  const out: HistoryItem[] = [];
+  for (const msg of [...messages].reverse()) {
     const item = await backfillMessage(h, msg);
-    if (!item) continue;
+    if (item) out.push(item);
+  }
+  return out;
+}
+
+/** Poll votes of a history set (not messages of their own; they count towards a poll's tally). */
+export function isPollVote(msg: WAMessage): boolean {
+  return Boolean(normalizeMessageContent(msg.message)?.pollUpdateMessage);
+}
+
+/** One chat's messages (already in order) as a RemoteBackfill. */
+export function backfillEvent(portal: PortalKey, messages: BackfillMessage[]): RemoteEvent {
+  const last = messages[messages.length - 1];
+  return { type: 'backfill', portal, timestamp: last ? last.timestamp : Date.now(), messages };
+}
+
+/** Every bridgeable message of a set, one backfill per chat, oldest first (no limits: on-demand history). */
+export async function historyEvents(h: Handler, set: Pick<BaileysEventMap['messaging-history.set'], 'messages'>): Promise<RemoteEvent[]> {
+  const chats = new Map<string, { portal: PortalKey; items: Array<{ msg: BackfillMessage; order: number }> }>();
+  for (const [order, item] of (await historyItems(h, set.messages ?? [])).entries()) {
     const k = portalKeyString(item.portal);
     let chat = chats.get(k);
     if (!chat) chats.set(k, (chat = { portal: item.portal, items: [] }));
     chat.items.push({ msg: item.msg, order });
   }
-  const out: RemoteEvent[] = [];
-  for (const { portal, items } of chats.values()) {
-    items.sort((a, b) => a.msg.timestamp - b.msg.timestamp || a.order - b.order);
-    const last = items[items.length - 1];
-    out.push({ type: 'backfill', portal, timestamp: last ? last.msg.timestamp : Date.now(), messages: items.map((i) => i.msg) });
-  }
-  return out;
+  return [...chats.values()].map(({ portal, items }) =>
+    backfillEvent(portal, items.sort((a, b) => a.msg.timestamp - b.msg.timestamp || a.order - b.order).map((i) => i.msg)));
 }

@@ -1,29 +1,36 @@
 /**
  * Baileys events -> RemoteEvents. Every event of a socket goes through one promise chain, so
  * events are queued in the order Baileys emitted them and a slow LID lookup never reorders a chat.
- *
- * The real socket reports some things twice: a received edit, delete or reaction is upserted as a
- * protocol/reaction message AND emitted as messages.update / messages.reaction. Both paths are
- * handled (the event buffer may fold one of them away) and a small memory of recent keys drops the
- * second copy.
+ * This file holds the handler itself: subscriptions, the chain, and how JIDs become senders and
+ * portals. What each event becomes is in handle-whatsapp-messages.ts (messages, edits, deletes,
+ * reactions), handle-whatsapp-receipts.ts (receipts, typing, presence), handle-whatsapp-groups.ts,
+ * history-sync.ts and contacts.ts.
  */
 import {
-  BridgeError, emojiId, remoteUserId,
+  BridgeError, remoteUserId,
   type ChatMember, type MessageId, type PortalKey, type QueuedEvent, type RemoteEvent, type RemoteSender,
   type RemoteUserId, type UserLoginHandle,
 } from '@tributary/core/network/index';
 import {
-  isJidGroup, isJidStatusBroadcast, isLidUser, isPnUser, jidNormalizedUser, normalizeMessageContent, proto,
+  getDevice, isJidGroup, isJidStatusBroadcast, isLidUser, isPnUser, jidNormalizedUser,
   type BaileysEventMap, type WAMessage, type WAMessageKey,
 } from 'baileys';
 import type { WAClientPort } from '../client/port.js';
-import { convertWAEdit, convertWAMessage, makeWAMediaDownloader, type WAConvertDeps } from '../msgconv/to-matrix.js';
+import { makeWAMediaDownloader, type WAConvertDeps } from '../msgconv/to-matrix.js';
 import { makeMessageId, portalKeyFromChatJid, userIdFromJid, type LidResolver } from './ids.js';
 import { groupEvents } from './handle-whatsapp-groups.js';
-import { hasVisibleContent, historyEvents, msOf } from './handle-whatsapp-history.js';
-import { historyPollEvents, PollStore, pollVoteEvents, rememberPoll } from './poll-store.js';
-import { ContactBook, handleContacts, ProfileUpdates } from './contacts.js';
+import { msOf } from './handle-whatsapp-history.js';
+import { messageEvents } from './handle-whatsapp-messages.js';
+import { receiptEvents } from './handle-whatsapp-receipts.js';
+import { PollStore } from './poll-store.js';
+import { ContactBook, handleContacts, ProfileUpdates, type ContactPersistence } from './contacts.js';
+import { DEFAULT_HISTORY_LIMITS, type HistoryLimits } from './history-buffer.js';
 import { HistoryProgress } from './history-progress.js';
+import { HistorySync } from './history-sync.js';
+import { PresenceSubscriptions } from './presence-subscriptions.js';
+import { RecentKeys } from './recent-keys.js';
+
+export { TYPING_TIMEOUT_MS } from './handle-whatsapp-receipts.js';
 
 export interface WAEventHandlerOptions {
   /** Bridge status@broadcast (stories); off by default. */
@@ -33,39 +40,27 @@ export interface WAEventHandlerOptions {
   onLidMapping?(pairs: Array<{ lid: string; pn: string }>): void;
   /** Least time between two edits of the history sync notice (default 2 s). */
   historyNoticeIntervalMs?: number;
-}
-
-/** How long a "composing" presence shows as typing unless WhatsApp says "paused" first. */
-export const TYPING_TIMEOUT_MS = 30_000;
-
-const PROTOCOL = proto.Message.ProtocolMessage.Type;
-const STATUS = proto.WebMessageInfo.Status;
-const STUB_REVOKE = proto.WebMessageInfo.StubType.REVOKE;
-/** Content keys that carry nothing to show. */
-
-
-/** Remembers the last few thousand keys (a Set keeps insertion order). */
-class RecentKeys {
-  private readonly keys = new Set<string>();
-  constructor(private readonly max = 4096) {}
-  /** True the first time a key is seen. */
-  first(key: string): boolean {
-    if (this.keys.has(key)) return false;
-    this.keys.add(key);
-    if (this.keys.size > this.max) this.keys.delete(this.keys.values().next().value as string);
-    return true;
-  }
-  has(key: string): boolean {
-    return this.keys.has(key);
-  }
+  /** `history_sync` limits (default: the config's defaults). */
+  historyLimits?: HistoryLimits;
+  /**
+   * How long history waits for more sets before it is dispatched (history-sync.ts). Default 0:
+   * every set at once; WhatsAppAPI uses HISTORY_DISPATCH_WAIT_MS.
+   */
+  historyDispatchWaitMs?: number;
+  /** Where the contact book keeps its names (default: memory only). */
+  contactStore?: ContactPersistence;
+  /** A sign that the phone is online, at `at` (ms): see phone-watchdog.ts. */
+  onPhoneSeen?(at: number): void;
 }
 
 export class WAEventHandler {
   private sock: WAClientPort | undefined;
   private offs: Array<() => void> = [];
   private chain: Promise<void> = Promise.resolve();
-  private readonly recent = new RecentKeys();
-  private readonly ownSends = new RecentKeys(1024);
+  /** Keys of things already reported (a second report of an edit, delete or reaction is dropped). */
+  readonly recent = new RecentKeys();
+  /** Ids of the edits, reactions and deletes the bridge sent (their echoes are not bridged back). */
+  readonly ownSends = new RecentKeys(1024);
   /** LID -> PN learned from events, consulted before the resolver (which may persist asynchronously). */
   private readonly learned = new Map<string, string>();
   readonly lids: LidResolver;
@@ -73,11 +68,15 @@ export class WAEventHandler {
   /** Poll secrets and votes, to decrypt and count incoming votes. */
   readonly polls = new PollStore();
   /** Names of people, from contact events. */
-  readonly book = new ContactBook();
+  readonly book: ContactBook;
   /** Ghost updates for changed names and pictures. */
   readonly profiles: ProfileUpdates;
   /** The history sync notice in the management room. */
   readonly history: HistoryProgress;
+  /** History sync sets -> backfill, within the limits. */
+  readonly historySync: HistorySync;
+  /** Presence subscriptions for the DMs in use. */
+  readonly presence: PresenceSubscriptions;
 
   constructor(readonly login: UserLoginHandle, lids: LidResolver, readonly opts: WAEventHandlerOptions = {}) {
     this.lids = { pnForLid: async (lid) => this.learned.get(jidNormalizedUser(lid)) ?? lids.pnForLid(lid) };
@@ -85,8 +84,17 @@ export class WAEventHandler {
       lids: this.lids,
       downloadMedia: makeWAMediaDownloader(() => this.socket(), login.log),
     };
+    this.book = new ContactBook(opts.contactStore, login.log);
     this.profiles = new ProfileUpdates(login, () => this.socket());
     this.history = new HistoryProgress(login, opts.historyNoticeIntervalMs !== undefined ? { intervalMs: opts.historyNoticeIntervalMs } : {});
+    this.presence = new PresenceSubscriptions(login.log);
+    this.historySync = new HistorySync(this, {
+      onDispatched: (chats) => this.presence.dispatched(chats),
+      limits: opts.historyLimits ?? DEFAULT_HISTORY_LIMITS,
+      waitMs: opts.historyDispatchWaitMs ?? 0,
+      progress: this.history,
+      schedule: (name, make) => this.enqueue(name, make),
+    });
   }
 
   socket(): WAClientPort {
@@ -98,23 +106,32 @@ export class WAEventHandler {
   attach(sock: WAClientPort): void {
     this.detach();
     this.sock = sock;
-    type After<E extends keyof BaileysEventMap> = (data: BaileysEventMap[E], queued: Array<[RemoteEvent, QueuedEvent]>) => void;
-    const on = <E extends keyof BaileysEventMap>(name: E, fn: (data: BaileysEventMap[E]) => Promise<RemoteEvent[]>, after?: After<E>) => {
-      const listener = (data: BaileysEventMap[E]) => this.enqueue(name, () => fn(data), after && ((q) => after(data, q)));
+    this.presence.reset();
+    const onConnection = (u: BaileysEventMap['connection.update']) => {
+      if (u.connection === 'open') this.presence.opened(sock);
+      else if (u.connection === 'close') this.presence.closed();
+    };
+    sock.ev.on('connection.update', onConnection);
+    this.offs.push(() => sock.ev.off('connection.update', onConnection));
+    const on = <E extends keyof BaileysEventMap>(name: E, fn: (data: BaileysEventMap[E]) => Promise<RemoteEvent[]>) => {
+      const listener = (data: BaileysEventMap[E]) => this.enqueue(name, () => fn(data));
       sock.ev.on(name, listener);
       this.offs.push(() => sock.ev.off(name, listener));
     };
-    on('messages.upsert', async ({ messages }) => this.flat(messages.map((m) => () => this.fromMessage(m))));
-    on('messages.update', async (updates) => this.flat(updates.map((u) => () => this.fromUpdate(u.key, u.update))));
-    on('messages.reaction', async (rs) => this.flat(rs.map((r) => () => this.fromReaction(r.key, r.reaction))));
-    on('message-receipt.update', async (rs) => this.flat(rs.map((r) => () => this.fromReceipt(r.key, r.receipt))));
-    on('presence.update', async (p) => this.fromPresence(p));
+    on('messages.upsert', async ({ messages, type }) => {
+      if (type === 'notify') this.phoneSentAny(messages);
+      return this.flat(messages.map((m) => () => messageEvents.fromMessage(this, m)));
+    });
+    on('messages.update', async (updates) => this.flat(updates.map((u) => () => messageEvents.fromUpdate(this, u.key, u.update))));
+    on('messages.reaction', async (rs) => this.flat(rs.map((r) => () => messageEvents.fromReaction(this, r.key, r.reaction))));
+    on('message-receipt.update', async (rs) => this.flat(rs.map((r) => () => receiptEvents.fromReceipt(this, r.key, r.receipt))));
+    on('presence.update', async (p) => receiptEvents.fromPresence(this, p));
     on('contacts.upsert', async (cs) => this.contacts(cs));
     on('contacts.update', async (cs) => this.contacts(cs));
     on('lid-mapping.update', async (m) => (await this.learn([m]), []));
     on('chats.upsert', async (chats) => this.fromChats(chats));
-    on('messaging-history.set', async (h) => [...(await historyEvents(this, h)), ...(await historyPollEvents(this, h))], (h, q) => this.history.queued(h, q));
-    on('messaging-history.status', async (st) => (this.history.status(st), []));
+    on('messaging-history.set', async (set) => (this.phoneSeen(), this.historySync.set(set)));
+    on('messaging-history.status', async (st) => this.historySync.status(st));
     on('groups.update', async (gs) => groupEvents.fromGroupUpdates(this, gs));
     on('group-participants.update', async (u) => groupEvents.fromParticipants(this, u));
   }
@@ -133,20 +150,53 @@ export class WAEventHandler {
     this.ownSends.first(waId);
   }
 
+  /** A sign that the phone is online (default: now). */
+  phoneSeen(at = Date.now()): void {
+    this.opts.onPhoneSeen?.(at);
+  }
+
+  /**
+   * Live messages of ours that the phone sent: not the bridge's echoes (those come as 'append'),
+   * and with an id of the kind phones make (Baileys' getDevice: WhatsApp Web and desktop ids, the
+   * bridge's own included, say nothing about the phone).
+   */
+  private phoneSentAny(messages: WAMessage[]): void {
+    for (const m of messages) {
+      const id = m.key?.id;
+      if (!m.key?.fromMe || !id || this.ownSends.has(id)) continue;
+      const device = getDevice(id);
+      if (device === 'android' || device === 'ios') this.phoneSeen(msOf(m.messageTimestamp));
+    }
+  }
+
   /** Resolves once every event emitted so far has been queued with the core. */
   idle(): Promise<void> {
     return this.chain;
   }
 
-  /** Queues what `make` returns; `after` gets each event with its QueuedEvent (history progress). */
-  private enqueue(name: string, make: () => Promise<RemoteEvent[]>, after?: (queued: Array<[RemoteEvent, QueuedEvent]>) => void): void {
+  /** Ends what outlives a socket (the history sync's wait); the handler is not used again. */
+  close(): void {
+    this.historySync.stop();
+    this.detach();
+  }
+
+  /**
+   * Queues what `make` returns, each event after the held history of its chat (history-sync.ts);
+   * the history sync then sees the batch with each event's QueuedEvent (progress notice).
+   */
+  private enqueue(name: string, make: () => Promise<RemoteEvent[]>): void {
     this.chain = this.chain.then(async () => {
+      const queued: Array<[RemoteEvent, QueuedEvent]> = [];
       try {
-        const queued: Array<[RemoteEvent, QueuedEvent]> = [];
-        for (const evt of await make()) queued.push([evt, await this.login.queueRemoteEvent(evt)]);
-        after?.(queued);
+        for (const evt of await make()) {
+          const first = evt.type === 'backfill' ? [] : await this.historySync.before(evt.portal);
+          for (const e of [...first, evt]) queued.push([e, await this.login.queueRemoteEvent(e)]);
+          if (evt.type === 'message') this.presence.seen(evt.portal, evt.timestamp);
+        }
       } catch (err) {
         this.login.log.warn({ err, event: name }, 'failed to handle a WhatsApp event');
+      } finally {
+        this.historySync.queued(queued);
       }
     });
   }
@@ -219,155 +269,7 @@ export class WAEventHandler {
     if (fresh.length) await Promise.resolve(this.opts.onLidMapping?.(fresh));
   }
 
-  // ---- messages ----
-
-  private async fromMessage(msg: WAMessage): Promise<RemoteEvent[]> {
-    const key = msg.key;
-    if (!key?.id) return [];
-    const portal = await this.portalOf(key.remoteJid, key.remoteJidAlt);
-    if (!portal) return [];
-    if (groupEvents.isCommunityStub(msg)) return groupEvents.fromCommunityStub(this, msg, (jid) => this.socket().groupMetadata(jid));
-    if (!msg.message && msg.messageStubType === STUB_REVOKE) {
-      // The event buffer folded a delete into the message it deletes: nothing left to show.
-      const by = await this.keySender(key);
-      return by ? this.removal(portal, await this.targetOf(portal, key), by, msOf(msg.messageTimestamp)) : [];
-    }
-    const content = normalizeMessageContent(msg.message);
-    if (content?.pollUpdateMessage) return pollVoteEvents(this, msg, content.pollUpdateMessage);
-    if (!content || !hasVisibleContent(content)) return [];
-    const sender = await this.keySender(key);
-    if (!sender) return [];
-    await rememberPoll(this, portal, msg, sender);
-    const timestamp = msOf(msg.messageTimestamp);
-
-    const pm = content.protocolMessage;
-    if ((pm || content.reactionMessage) && key.fromMe && this.ownSends.has(key.id)) return [];
-    if (pm) {
-      if (pm.type === PROTOCOL.REVOKE && pm.key?.id) {
-        const who = pm.key.participant ? await this.userOf(pm.key.participant) : sender.user;
-        return this.removal(portal, who ? makeMessageId(portal.id, who, pm.key.id) : undefined, sender, timestamp);
-      }
-      if (pm.type === PROTOCOL.MESSAGE_EDIT && pm.key?.id && pm.editedMessage) {
-        const at = pm.timestampMs ? Math.floor(Number(pm.timestampMs) / 1000) * 1000 : timestamp;
-        return this.edit(portal, makeMessageId(portal.id, sender.user, pm.key.id), sender, at, pm.editedMessage);
-      }
-      if (pm.type === PROTOCOL.EPHEMERAL_SETTING) {
-        const s = pm.ephemeralExpiration ?? 0;
-        return [{ type: 'chat_info_change', portal, sender, timestamp, change: { disappear: s > 0 ? { type: 'after_send', timerMs: s * 1000 } : null } }];
-      }
-      return [];
-    }
-    if (content.reactionMessage) {
-      const r = content.reactionMessage;
-      return this.reaction(portal, r.key, sender, r.text ?? '', r.senderTimestampMs ? Number(r.senderTimestampMs) : timestamp);
-    }
-
-    const id = makeMessageId(portal.id, sender.user, key.id);
-    const out: RemoteEvent[] = [{
-      type: 'message', portal, id, sender, timestamp,
-      convert: (ctx) => convertWAMessage(msg, ctx, this.deps),
-    }];
-    // The event buffer folds reactions to a message it still holds into the message itself.
-    for (const r of msg.reactions ?? []) {
-      const reactor = r.key ? await this.keySender(r.key) : undefined;
-      if (reactor) out.push(...this.reactionEvents(portal, id, reactor, r.text ?? '', r.senderTimestampMs ? Number(r.senderTimestampMs) : timestamp));
-    }
-    return out;
-  }
-
-  private removal(portal: PortalKey, target: MessageId | undefined, sender: RemoteSender, timestamp: number): RemoteEvent[] {
-    if (!target || !this.recent.first(`revoke|${target}`)) return [];
-    return [{ type: 'message_remove', portal, target, sender, timestamp }];
-  }
-
-  private edit(portal: PortalKey, target: MessageId, sender: RemoteSender, timestamp: number, edited: proto.IMessage): RemoteEvent[] {
-    if (!this.recent.first(`edit|${target}|${timestamp}`)) return [];
-    return [{ type: 'edit', portal, target, sender, timestamp, convert: (ctx, parts) => convertWAEdit(edited, parts, ctx, this.deps) }];
-  }
-
-  private async reaction(portal: PortalKey, targetKey: WAMessageKey | null | undefined, sender: RemoteSender, text: string, timestamp: number): Promise<RemoteEvent[]> {
-    if (!targetKey?.id) return [];
-    // The target key is from our point of view (Baileys normalises it): fromMe = our message.
-    const targetSender = targetKey.fromMe ? this.me() : await this.senderOf(targetKey.participant || (portal.receiver ? portal.id : targetKey.remoteJid));
-    if (!targetSender) return [];
-    return this.reactionEvents(portal, makeMessageId(portal.id, targetSender.user, targetKey.id), sender, text, timestamp);
-  }
-
-  private reactionEvents(portal: PortalKey, target: MessageId, sender: RemoteSender, text: string, timestamp: number): RemoteEvent[] {
-    if (!this.recent.first(`react|${target}|${sender.user}|${text}|${timestamp}`)) return [];
-    if (!text) return [{ type: 'reaction_remove', portal, target, sender, timestamp }];
-    return [{ type: 'reaction', portal, target, sender, timestamp, emojiId: emojiId(text), emoji: text, replacesOthers: true }];
-  }
-
-  private async fromUpdate(key: WAMessageKey, update: Partial<WAMessage>): Promise<RemoteEvent[]> {
-    const portal = await this.portalOf(key.remoteJid, key.remoteJidAlt);
-    if (!portal || !key.id) return [];
-    const timestamp = msOf(update.messageTimestamp);
-    const edited = update.message?.editedMessage?.message;
-    if (edited) {
-      const editor = await this.keySender(key);
-      return editor ? this.edit(portal, makeMessageId(portal.id, editor.user, key.id), editor, timestamp, edited) : [];
-    }
-    if (update.message === null && update.messageStubType === STUB_REVOKE) {
-      // The key is the deleted message's id with the deleter's address (Baileys keeps no more).
-      const by = await this.keySender(key);
-      return by ? this.removal(portal, await this.targetOf(portal, key), by, timestamp) : [];
-    }
-    const status = update.status;
-    if (status === STATUS.READ || status === STATUS.PLAYED || status === STATUS.DELIVERY_ACK) {
-      const target = await this.targetOf(portal, key);
-      if (!target) return [];
-      if (!key.fromMe) {
-        // We read it on another device.
-        return status === STATUS.DELIVERY_ACK ? [] : [{ type: 'read_receipt', portal, sender: this.me(), target, timestamp }];
-      }
-      if (!portal.receiver || isJidStatusBroadcast(portal.id)) return []; // groups report per user (message-receipt.update)
-      const other = await this.senderOf(portal.id);
-      if (!other || other.isFromMe) return [];
-      return status === STATUS.DELIVERY_ACK
-        ? [{ type: 'delivery_receipt', portal, sender: other, targets: [target], timestamp }]
-        : [{ type: 'read_receipt', portal, sender: other, target, timestamp }];
-    }
-    return [];
-  }
-
-  private async fromReaction(key: WAMessageKey, reaction: proto.IReaction): Promise<RemoteEvent[]> {
-    const portal = await this.portalOf(key.remoteJid, key.remoteJidAlt);
-    const reactor = reaction.key ? await this.keySender(reaction.key) : undefined;
-    if (!portal || !reactor) return [];
-    return this.reaction(portal, key, reactor, reaction.text ?? '', reaction.senderTimestampMs ? Number(reaction.senderTimestampMs) : Date.now());
-  }
-
-  private async fromReceipt(key: WAMessageKey, receipt: proto.IUserReceipt): Promise<RemoteEvent[]> {
-    const portal = await this.portalOf(key.remoteJid, key.remoteJidAlt);
-    const reader = await this.senderOf(receipt.userJid);
-    if (!portal || !reader || reader.isFromMe) return [];
-    const target = await this.targetOf(portal, key);
-    if (!target) return [];
-    const read = receipt.readTimestamp ?? receipt.playedTimestamp;
-    if (read) return [{ type: 'read_receipt', portal, sender: reader, target, timestamp: msOf(read) }];
-    if (receipt.receiptTimestamp) return [{ type: 'delivery_receipt', portal, sender: reader, targets: [target], timestamp: msOf(receipt.receiptTimestamp) }];
-    return [];
-  }
-
-  // ---- presence, contacts, chats, history ----
-
-  private async fromPresence(p: BaileysEventMap['presence.update']): Promise<RemoteEvent[]> {
-    const out: RemoteEvent[] = [];
-    const portal = await this.portalOf(p.id);
-    for (const [jid, data] of Object.entries(p.presences ?? {})) {
-      const sender = await this.senderOf(jid);
-      if (!sender || sender.isFromMe) continue;
-      const state = data?.lastKnownPresence;
-      if (state === 'available' || state === 'unavailable') {
-        const lastSeen = typeof data.lastSeen === 'number' && data.lastSeen > 0 ? Math.max(0, Date.now() - data.lastSeen * 1000) : undefined;
-        this.login.updatePresence({ user: sender.user, presence: state === 'available' ? 'online' : 'offline', ...(lastSeen !== undefined ? { lastActiveAgoMs: lastSeen } : {}) });
-      } else if (portal && (state === 'composing' || state === 'recording' || state === 'paused')) {
-        out.push({ type: 'typing', portal, sender, timestamp: Date.now(), timeoutMs: state === 'paused' ? 0 : TYPING_TIMEOUT_MS });
-      }
-    }
-    return out;
-  }
+  // ---- contacts, chats ----
 
   async contacts(cs: Array<Partial<BaileysEventMap['contacts.upsert'][number]>>): Promise<RemoteEvent[]> {
     await handleContacts(this, cs);

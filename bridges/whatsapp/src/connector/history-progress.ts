@@ -1,22 +1,20 @@
 /**
  * History sync progress as one notice in the management room, edited in place
- * (`sendProgressNotice`): "History sync: 12 chats, 830 messages so far (40%)" while batches arrive,
- * "History sync finished: 50 chats, 4,120 messages" at the end.
+ * (`sendProgressNotice`): "History sync: 12 of 50 chats, 830 messages so far (40%)" while batches
+ * arrive, "History sync finished: 50 of 50 chats, 4,120 messages" at the end.
  *
  * Chats and messages are counted when their portal has handled the backfill (its `handled`
- * settled), so the numbers say what reached Matrix, not what is still queued. The percentage is
- * WhatsApp's own (`progress` of messaging-history.set); the total number of chats is not known in
- * advance. A burst of batches makes at most one edit per interval (2 s), plus the final one.
- *
- * The end: a set with `progress` 100 (what Baileys itself takes as explicit completion; not for
- * INITIAL_BOOTSTRAP, which is followed by RECENT), or `messaging-history.status` 'paused' (Baileys
- * gave up waiting for more chunks). Baileys' 'complete' status is not used: it is emitted when the
- * last chunk's notification arrives, before that chunk's set. `isLatest` only says the set is from
- * the first history sync of this session's credentials, not that the sync is over. On-demand
- * history (fetchMessageHistory answers) is not part of the login's sync and is not reported.
+ * settled), so the numbers say what reached Matrix, not what is still queued. The number of
+ * chats to come ("of M") is history-sync.ts's: the chats within the limit among those seen so
+ * far. The percentage is WhatsApp's own (`progress` of messaging-history.set; not the
+ * INITIAL_BOOTSTRAP set's, which is its own and is followed by RECENT). A burst of batches makes at
+ * most one edit per interval (2 s), plus the final one. When the sync ends is history-sync.ts's
+ * decision too (`finish`). On-demand history is not part of the login's sync and is not reported.
  */
 import { portalKeyString, type QueuedEvent, type RemoteEvent, type UserLoginHandle } from '@tributary/core/network/index';
 import { proto, type BaileysEventMap } from 'baileys';
+
+type HistorySet = BaileysEventMap['messaging-history.set'];
 
 const SYNC = proto.HistorySync.HistorySyncType;
 export const HISTORY_NOTICE_INTERVAL_MS = 2_000;
@@ -31,6 +29,8 @@ export interface HistoryProgressOptions {
 interface Session {
   key: string;
   chats: Set<string>;
+  /** How many chats the sync will backfill, once known. */
+  expected: number | undefined;
   messages: number;
   percent: number | undefined;
   /** The `handled` of every backfill queued, counted as each settles. */
@@ -42,8 +42,9 @@ interface Session {
 
 const count = (n: number, one: string, many: string) => `${n.toLocaleString('en-US')} ${n === 1 ? one : many}`;
 
-export function progressText(s: Pick<Session, 'chats' | 'messages' | 'percent'>, finished: boolean): string {
-  const counts = `${count(s.chats.size, 'chat', 'chats')}, ${count(s.messages, 'message', 'messages')}`;
+export function progressText(s: Pick<Session, 'chats' | 'expected' | 'messages' | 'percent'>, finished: boolean): string {
+  const chats = s.expected !== undefined ? `${s.chats.size.toLocaleString('en-US')} of ${count(s.expected, 'chat', 'chats')}` : count(s.chats.size, 'chat', 'chats');
+  const counts = `${chats}, ${count(s.messages, 'message', 'messages')}`;
   if (finished) return `History sync finished: ${counts}`;
   return `History sync: ${counts} so far${s.percent !== undefined ? ` (${s.percent}%)` : ''}`;
 }
@@ -63,35 +64,34 @@ export class HistoryProgress {
   }
 
   /**
-   * A history set's events have been queued (the `[event, QueuedEvent]` pairs): counts its
-   * backfills as they are handled, and ends the sync when the set says it is the last.
+   * A step of the sync: a set arrived (its percentage) and/or backfills of the sync were queued
+   * (the `[event, QueuedEvent]` pairs, counted as each is handled); `expectedChats` is how many
+   * chats the sync backfills as far as is known now. Starts a sync (a notice) if none is under way.
    */
-  queued(set: BaileysEventMap['messaging-history.set'], queued: Array<[RemoteEvent, QueuedEvent]>): void {
-    if (set.syncType === SYNC.ON_DEMAND) return;
+  report(set: Pick<HistorySet, 'syncType' | 'progress'> | undefined, backfills: Array<[RemoteEvent, QueuedEvent]>, expectedChats?: number): void {
     const s = (this.current ??= this.start());
-    // INITIAL_BOOTSTRAP's progress is its own, not the sync's (RECENT follows it).
-    const last = set.syncType !== SYNC.INITIAL_BOOTSTRAP && set.progress === 100;
-    if (set.syncType !== SYNC.INITIAL_BOOTSTRAP && typeof set.progress === 'number' && set.progress >= 0 && set.progress <= 100) {
+    if (set && set.syncType !== SYNC.INITIAL_BOOTSTRAP && typeof set.progress === 'number' && set.progress >= 0 && set.progress <= 100) {
       s.percent = Math.round(set.progress);
     }
-    let backfills = 0;
-    for (const [evt, q] of queued) {
+    if (expectedChats !== undefined) s.expected = Math.max(expectedChats, s.chats.size);
+    let counted = 0;
+    for (const [evt, q] of backfills) {
       if (evt.type !== 'backfill') continue;
-      backfills++;
+      counted++;
       s.pending.push(q.handled.then(() => {
         s.chats.add(portalKeyString(evt.portal));
+        if (s.expected !== undefined && s.chats.size > s.expected) s.expected = s.chats.size;
         s.messages += evt.messages.length;
         this.changed(s);
       }, () => undefined));
     }
     // With backfills, the first of them to be handled shows the counts (no "0 chats" notice first).
-    if (!backfills) this.changed(s);
-    if (last) void this.finish();
+    if (!counted) this.changed(s);
   }
 
-  /** Baileys' sync milestones: 'paused' (no chunk for a while) ends the sync. */
-  status(st: BaileysEventMap['messaging-history.status']): void {
-    if (st.status === 'paused') void this.finish();
+  /** Whether a sync (a notice) is under way. */
+  get active(): boolean {
+    return this.current !== undefined;
   }
 
   /** Ends the current sync: the final notice, once every backfill queued for it has settled. */
@@ -113,7 +113,7 @@ export class HistoryProgress {
   }
 
   private start(): Session {
-    return { key: `whatsapp-history-sync-${++this.sessions}`, chats: new Set(), messages: 0, percent: undefined, pending: [], lastSent: -Infinity, timer: undefined, finished: false };
+    return { key: `whatsapp-history-sync-${++this.sessions}`, chats: new Set(), expected: undefined, messages: 0, percent: undefined, pending: [], lastSent: -Infinity, timer: undefined, finished: false };
   }
 
   /** Shows the new counts now, or at the end of the interval if a notice went out within it. */

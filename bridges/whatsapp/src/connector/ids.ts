@@ -73,3 +73,12 @@ export function parseMessageId(id: MessageId | string): { chat: string; sender: 
   const [chat, sender, waId] = parts as [string, string, string];
   return { chat, sender, waId };
 }
+
+/** A phone number as people type it: optional +, 7 to 15 digits once spaces and punctuation go. */
+const PHONE_RE = /^\+?\d{7,15}$/;
+
+/** Digits of a phone number as typed, or undefined when it is not one. */
+export function phoneDigits(input: string): string | undefined {
+  const compact = input.replace(/[\s\-().]/g, '');
+  return PHONE_RE.test(compact) ? compact.replace(/^\+/, '') : undefined;
+}

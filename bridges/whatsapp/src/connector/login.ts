@@ -16,8 +16,9 @@ import {
 import { WAConnection, type MakeWASocket } from '../client/connection.js';
 import { useSqlAuthState } from '../db/auth-state.js';
 import type { WhatsAppConfig } from './connector.js';
-import { loginIdFromJid } from './ids.js';
-import { phoneDigits, socketConfigOf } from './wa-api.js';
+import { loginIdFromJid, phoneDigits } from './ids.js';
+import { socketConfigOf } from './wa-api.js';
+import { PHONE_SEEN_KEY } from './phone-watchdog.js';
 
 export const LOGIN_FLOWS: LoginFlow[] = [
   { id: 'qr', name: 'QR code', description: 'Scan a QR code with WhatsApp on your phone (Linked devices > Link a device)' },
@@ -207,7 +208,8 @@ export class WALoginProcess implements LoginProcess {
     await this.stopConnection();
     const handoff = this.deps.beginHandoff(id);
     try {
-      const login = await this.deps.user.newLogin({ id, remoteName: `+${id}`, metadata: {} });
+      // The phone just paired: the first sign of it for the phone-offline watchdog.
+      const login = await this.deps.user.newLogin({ id, remoteName: `+${id}`, metadata: { [PHONE_SEEN_KEY]: Date.now() } });
       const sql = await useSqlAuthState(this.deps.db, id);
       await sql.clear(); // a re-login replaces the old device's keys
       for (const key of Object.keys(sql.state.creds)) delete (sql.state.creds as unknown as Record<string, unknown>)[key];

@@ -223,7 +223,7 @@ export async function pollVoteEvents(h: Handler, msg: WAMessage, update: proto.M
  * `pollUpdates`, and pollUpdateMessages), and returns one tally edit per poll with votes, to be
  * queued after the backfill.
  */
-export async function historyPollEvents(h: Handler, set: BaileysEventMap['messaging-history.set']): Promise<RemoteEvent[]> {
+export async function historyPollEvents(h: Handler, set: Pick<BaileysEventMap['messaging-history.set'], 'messages'>): Promise<RemoteEvent[]> {
   const touched = new Map<string, { rec: PollRecord; at: number }>();
   const messages = [...(set.messages ?? [])].sort((a, b) => msOf(a.messageTimestamp) - msOf(b.messageTimestamp));
   for (const msg of messages) {

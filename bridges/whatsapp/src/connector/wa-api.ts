@@ -18,6 +18,7 @@ import {
 import { WAConnection, type MakeWASocket } from '../client/connection.js';
 import type { WAClientPort } from '../client/port.js';
 import { useSqlAuthState, wrapCacheable, type BaileysLogger, type SqlAuthState } from '../db/auth-state.js';
+import { ContactStore } from '../db/contacts.js';
 import { LidMap } from '../db/lid-map.js';
 import type { WhatsAppConfig } from './connector.js';
 import type { WAMatrixContext } from './context.js';
@@ -25,9 +26,11 @@ import { avatarOf } from './avatars.js';
 import { groupEvents } from './handle-whatsapp-groups.js';
 import { dmChatInfo, groupChatInfo } from './chat-info.js';
 import { STATUS_ROOM_FEATURES, isStatusBroadcast, statusChatInfo } from './handle-whatsapp-status.js';
-import { chatJidOfPortal, jidFromUserId, PN_SERVER, userIdFromJid } from './ids.js';
+import { chatJidOfPortal, jidFromUserId, phoneDigits, PN_SERVER, userIdFromJid } from './ids.js';
 import { WALidResolver, attachLidRecorder } from './lid-resolver.js';
 import { WAEventHandler } from './handle-whatsapp.js';
+import { HISTORY_DISPATCH_WAIT_MS } from './history-sync.js';
+import { PhoneWatchdog } from './phone-watchdog.js';
 import {
   changeGroupMembership, changeGroupPowerLevels, removeMatrixMessage, removeMatrixReaction, renameGroup, sendMatrixEdit,
   sendMatrixMessage, sendMatrixReaction, sendMatrixReadReceipt, sendMatrixTyping, setGroupAvatar, setGroupTopic,
@@ -37,8 +40,6 @@ import {
 const EDIT_WINDOW_MS = 15 * 60_000;
 const DELETE_WINDOW_MS = 2 * 24 * 60 * 60_000;
 const MAX_MEDIA_BYTES = 100 * 1024 * 1024;
-/** A phone number as people type it: optional +, 7 to 15 digits once spaces and punctuation go. */
-const PHONE_RE = /^\+?\d{7,15}$/;
 
 export interface WhatsAppAPIOptions {
   login: UserLoginHandle;
@@ -52,6 +53,10 @@ export interface WhatsAppAPIOptions {
    * when none is under way); connect() reads the auth state only after it.
    */
   handoff?: () => Promise<void> | undefined;
+  /** Overrides HISTORY_DISPATCH_WAIT_MS (tests). */
+  historyDispatchWaitMs?: number;
+  /** The clock of the phone-offline watchdog (tests). */
+  now?: () => number;
 }
 
 /** The Baileys socket options the bridge's config decides. */
@@ -61,18 +66,14 @@ export function socketConfigOf(config: WhatsAppConfig): { browser: [string, stri
   return { browser: [config.browser_name, browser[1], browser[2]] };
 }
 
-/** Digits of a phone number as typed, or undefined when it is not one. */
-export function phoneDigits(input: string): string | undefined {
-  const compact = input.replace(/[\s\-().]/g, '');
-  return PHONE_RE.test(compact) ? compact.replace(/^\+/, '') : undefined;
-}
-
 export class WhatsAppAPI implements WAMatrixContext, EditHandling, ReactionHandling, RedactionHandling,
   ReadReceiptHandling, TypingHandling, RoomNameHandling, RoomTopicHandling, RoomAvatarHandling, MembershipHandling,
   PowerLevelHandling, PresenceHandling, IdentifierResolving, ContactListing, GroupCreating {
   readonly login: UserLoginHandle;
   readonly lids: WALidResolver;
   readonly events: WAEventHandler;
+  readonly phone: PhoneWatchdog;
+  private readonly contacts: ContactStore;
   private readonly opts: WhatsAppAPIOptions;
   private conn: WAConnection | undefined;
   private auth: SqlAuthState | undefined;
@@ -87,9 +88,15 @@ export class WhatsAppAPI implements WAMatrixContext, EditHandling, ReactionHandl
     this.opts = opts;
     this.login = opts.login;
     this.lids = new WALidResolver(new LidMap(opts.db, opts.login.id), () => this.conn?.current(), opts.login.log);
+    this.contacts = new ContactStore(opts.db, opts.login.id);
+    this.phone = new PhoneWatchdog({ login: opts.login, warningDays: opts.config.phone_offline_warning_days, ...(opts.now ? { now: opts.now } : {}) });
     this.events = new WAEventHandler(opts.login, this.lids, {
       statusBroadcast: opts.config.status_broadcast,
       onLidMapping: (pairs) => void this.lids.record(pairs),
+      historyLimits: { maxChats: opts.config.history_sync.max_chats, maxMessagesPerChat: opts.config.history_sync.max_messages_per_chat },
+      historyDispatchWaitMs: opts.historyDispatchWaitMs ?? HISTORY_DISPATCH_WAIT_MS,
+      onPhoneSeen: (at) => this.phone.seen(at),
+      contactStore: this.contacts,
     });
   }
 
@@ -135,6 +142,9 @@ export class WhatsAppAPI implements WAMatrixContext, EditHandling, ReactionHandl
       return;
     }
     this.auth = auth;
+    // Contact names from before a restart, before any event can look them up.
+    await this.contacts.loadAll().then((stored) => this.events.book.load(stored))
+      .catch((err: unknown) => this.login.log.warn({ err: (err as Error).message }, 'loading WhatsApp contact names failed'));
     const cfg = this.opts.config;
     const conn = new WAConnection({
       auth: wrapCacheable(auth.state, this.login.log as unknown as BaileysLogger),
@@ -146,9 +156,10 @@ export class WhatsAppAPI implements WAMatrixContext, EditHandling, ReactionHandl
       ...(this.opts.socketUrl !== undefined ? { socketUrl: this.opts.socketUrl } : {}),
     });
     this.conn = conn;
+    this.phone.start();
     conn.on('state', (state) => {
       if (state.stateEvent !== 'CONNECTED') this.openSocket = undefined;
-      this.login.setBridgeState(state);
+      this.login.setBridgeState(this.phone.filter(state));
     });
     conn.on('socket', (sock) => this.attach(sock));
     conn.on('open', (sock) => {
@@ -208,7 +219,8 @@ export class WhatsAppAPI implements WAMatrixContext, EditHandling, ReactionHandl
     this.conn = undefined;
     this.openSocket = undefined;
     await conn?.stop();
-    this.events.detach();
+    await this.phone.stop();
+    this.events.close();
     for (const off of this.detachers.splice(0)) off();
   }
 
@@ -311,6 +323,10 @@ export class WhatsAppAPI implements WAMatrixContext, EditHandling, ReactionHandl
 
   noteOwnSend(waId: string): void {
     this.events.noteOwnSend(waId);
+  }
+
+  chatActive(portal: PortalKey): void {
+    this.events.presence.active(portal);
   }
 
   handleMatrixMessage(msg: MatrixMessage): Promise<MatrixMessageResponse> {

@@ -41,8 +41,24 @@ async function createWhatsAppSchema(knex: Trx): Promise<void> {
   });
 }
 
+/** Names of people as WhatsApp gives them (connector/contacts.ts), so a restart keeps them. */
+async function createContactsTable(knex: Trx): Promise<void> {
+  // One row per person (user JID, phone-number form where known); a null name is one not given.
+  await knex.schema.createTable('wa_contacts', (t) => {
+    t.text('login_id').notNullable().references('id').inTable('user_logins').onDelete('CASCADE').onUpdate('CASCADE');
+    t.text('jid').notNullable();
+    // The name saved in the phone's address book, the person's own push name, a business's verified name.
+    t.text('name');
+    t.text('push_name');
+    t.text('verified_name');
+    t.bigInteger('updated_at').notNullable();
+    t.primary(['login_id', 'jid']);
+  });
+}
+
 export const WHATSAPP_SECTION = 'whatsapp';
 
 export const whatsappMigrations: Migration[] = [
   { version: 1, description: 'whatsapp auth state and LID map', up: createWhatsAppSchema },
+  { version: 2, description: 'whatsapp contact names', up: createContactsTable },
 ];
