@@ -75,6 +75,8 @@ export class BridgeStates {
     const key = `connection:${this.noticeEpoch.get(login.id) ?? 0}`;
     if (needsPerson) this.noticeEpoch.set(login.id, (this.noticeEpoch.get(login.id) ?? 0) + 1);
     // Progress notices of one login go out in order, so "disconnected" never lands after "connected".
-    void login.sendProgressNotice(key, `${login.remoteName}: ${text}${detail}`);
+    // A connector's own explanation replaces the generic "unexpected error" line (it is not one).
+    const line = next.stateEvent === 'UNKNOWN_ERROR' && next.message ? next.message : `${text}${detail}`;
+    void login.sendProgressNotice(key, `${login.remoteName}: ${line}`);
   }
 }

@@ -48,8 +48,11 @@ async function conversationOf(chat: WireChat, ctx: EventContext): Promise<proto.
   };
 }
 
-/** The `messaging-history.set` payload for every chat of the account. */
-export async function initialHistory(ctx: EventContext): Promise<BaileysEventMap['messaging-history.set']> {
+/**
+ * The history sets a phone sends a new device: the bootstrap with every chat of the account, then
+ * a RECENT set at 100% that says the sync is complete (as a phone ends its initial sync).
+ */
+export async function initialHistory(ctx: EventContext): Promise<Array<BaileysEventMap['messaging-history.set']>> {
   const chats = await ctx.client.getChats();
   const conversations: proto.IConversation[] = [];
   for (const chat of chats) conversations.push(await conversationOf(chat, ctx));
@@ -59,10 +62,10 @@ export async function initialHistory(ctx: EventContext): Promise<BaileysEventMap
     syncType: proto.HistorySync.HistorySyncType.INITIAL_BOOTSTRAP,
     conversations,
     pushnames: await Promise.all(contacts.map(async (c) => ({ id: await ctx.directory.jidOfAccount(c.id), pushname: c.name }))),
-    progress: 100,
   });
   const processed = processHistoryMessage(sync, ctx.logger);
-  return { ...processed, isLatest: true, progress: 100 };
+  const done = processHistoryMessage(proto.HistorySync.fromObject({ syncType: proto.HistorySync.HistorySyncType.RECENT, conversations: [], progress: 100 }), ctx.logger);
+  return [{ ...processed, isLatest: true }, { ...done, isLatest: false, progress: 100 }];
 }
 
 /** Older messages of one chat (fetchMessageHistory), as an ON_DEMAND history set. */

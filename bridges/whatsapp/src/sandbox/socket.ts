@@ -141,8 +141,7 @@ class SandboxSocket {
     this.ev.emit('connection.update', { connection: 'open' });
     this.ev.emit('contacts.upsert', contacts.map((c) => ({ id: phoneJid(c.phone), notify: c.name, name: c.name })));
     if (!session.historySent) {
-      const history = await initialHistory(this.ctx);
-      this.ev.emit('messaging-history.set', history);
+      for (const set of await initialHistory(this.ctx)) this.ev.emit('messaging-history.set', set);
       this.updateCreds({ sandbox: { ...session, ...this.creds.sandbox, historySent: true } });
     }
   }
