@@ -1,7 +1,8 @@
 /**
  * The demo stack: a local Synapse, the sandbox network with the sandbox bridge, and the WhatsApp
  * bridge on its emulated WhatsApp (a second sandbox network), both on SQLite, all under .demo/
- * (kept between runs). Writes .demo/stack.json and prints how to connect a Matrix
+ * (kept between runs), and the dashboard page (scripts/demo-dashboard.ts) that shows the bridges'
+ * states and plays the contacts. Writes .demo/stack.json and prints how to connect a Matrix
  * client. Ctrl-C stops everything.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -14,6 +15,7 @@ import {
 import { startSynapse } from '../test/helpers/synapse.js';
 import { freePort } from '../test/helpers/ports.js';
 import { BRIDGES } from './bridges.js';
+import { startDashboard } from './demo-dashboard.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
 // TRIBUTARY_DEMO_DIR moves the whole stack elsewhere (the demo's own test uses a temp dir).
@@ -104,6 +106,7 @@ async function main(): Promise<void> {
     bridge: await portOr(saved.bridge ?? 29300),
     whatsapp_network: await portOr(saved.whatsapp_network ?? 29401),
     whatsapp_bridge: await portOr(saved.whatsapp_bridge ?? 29318),
+    dashboard: await portOr(saved.dashboard ?? 29399),
   };
   writeFileSync(statePath, JSON.stringify(ports));
 
@@ -132,9 +135,22 @@ async function main(): Promise<void> {
   const waBridge = child('whatsapp-bridge', [wa.main, '-c', wa.configPath]);
   await waitFor(`${sb.url}/_matrix/mau/ready`, 'the sandbox bridge', bridge);
   await waitFor(`${wa.url}/_matrix/mau/ready`, 'the WhatsApp bridge', waBridge);
+  const dashboard = await startDashboard({
+    port: ports.dashboard,
+    bridges: [
+      { id: 'sandbox', name: 'Sandbox bridge', bot: sb.bot, url: sb.url, configPath: sb.configPath },
+      { id: 'whatsapp', name: 'WhatsApp bridge', bot: wa.bot, url: wa.url, configPath: wa.configPath },
+    ],
+    networks: [
+      { id: 'sandbox', name: 'Sandbox', controlUrl: `${sandbox.url}/control`, self: 'me' },
+      { id: 'whatsapp', name: 'WhatsApp', controlUrl: `${waNetwork.url}/control`, self: 'me' },
+    ],
+    intro: { homeserver_url: synapse.baseUrl, user_id: user.userId, password: USER.password },
+  });
 
   const stack = {
     homeserver_url: synapse.baseUrl,
+    dashboard_url: dashboard.url,
     server_name: 'localhost',
     user: { user_id: user.userId, password: USER.password, access_token: user.accessToken },
     bots: { sandbox: sb.bot, whatsapp: wa.bot },
@@ -153,25 +169,25 @@ Tributary demo is running (Synapse ${synapse.version}).
   Matrix user: ${user.userId}   password: ${USER.password}
   Bridge bots: ${stack.bots.sandbox} (sandbox network), ${stack.bots.whatsapp} (WhatsApp, emulated)
 
-Connect any Matrix client to the homeserver URL and log in as the user above, then:
-  1. start a direct chat with ${stack.bots.sandbox}
-  2. send "login password", then "me" and "sandbox" (the demo account on the sandbox network)
-  3. your sandbox chats appear as rooms; act as the contacts alice, bob and carol through
-     ${stack.sandbox.control_url} (see docs/sandbox.md), e.g.
-       curl -X POST ${stack.sandbox.control_url}/chats/dm%3Aalice%3Ame/messages \\
-            -H 'Content-Type: application/json' -d '{"as":"alice","text":"hello from the sandbox"}'
+Open ${dashboard.url} to play the contacts and approve login codes: it shows both
+bridges' states, lets you send messages as alice, bob and carol, and "scans" login codes.
 
-WhatsApp, played by a second sandbox network through the real WhatsApp bridge:
-  1. start a direct chat with ${stack.bots.whatsapp} and send "login qr"
-  2. "scan" the code as the phone of the account me:
-       curl ${stack.whatsapp.control_url}/login-codes      # the waiting code
-       curl -X POST ${stack.whatsapp.control_url}/login-codes/CODE/approve -d '{"account":"me"}'
-  3. act as the WhatsApp contacts through ${stack.whatsapp.control_url} the same way.
+Connect any Matrix client to the homeserver URL and log in as the user above, then:
+  Sandbox:  start a direct chat with ${stack.bots.sandbox}, send "login password", then "me" and
+            "sandbox" (the demo account); your sandbox chats appear as rooms.
+  WhatsApp: start a direct chat with ${stack.bots.whatsapp}, send "login qr", then approve the code
+            on the dashboard (the phone of the account me).
+
+Without the dashboard, the same through the control API (docs/sandbox.md):
+  curl ${stack.whatsapp.control_url}/login-codes
+  curl -X POST ${stack.whatsapp.control_url}/login-codes/CODE/approve -d '{"account":"me"}'
+  curl -X POST ${stack.sandbox.control_url}/chats/dm%3Aalice%3Ame/messages -d '{"as":"alice","text":"hi"}'
 
 Details are in .demo/stack.json; logs in .demo/*.log. Press Ctrl-C to stop.
 `);
   const children = [bridge, waBridge, sandbox.proc, waNetwork.proc];
   const stop = async () => {
+    await dashboard.close();
     for (const c of children) c.kill('SIGTERM');
     await synapse.stop();
     process.exit(0);

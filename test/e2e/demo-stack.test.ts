@@ -1,21 +1,26 @@
 /**
  * The README's first command, as a new user would use it: start the demo stack, read
  * stack.json, log in with a Matrix client, talk to the bots, log in to the sandbox account and to
- * the emulated WhatsApp and see a portal of each; then Ctrl-C stops every process.
+ * the emulated WhatsApp and see a portal of each; use the dashboard page in Chromium (bridge
+ * states, playing alice, approving a WhatsApp login code); then Ctrl-C stops every process.
  */
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import type { Browser } from 'playwright-core';
+import { parse } from 'yaml';
 import { eventually } from '../helpers/bridge-env.js';
+import { launchBrowser } from '../helpers/browser.js';
 import { TestClient } from '../helpers/matrix-client.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 
 interface Stack {
   homeserver_url: string;
+  dashboard_url: string;
   user: { user_id: string; access_token: string; password: string };
   bots: { sandbox: string; whatsapp: string };
   sandbox: { control_url: string; login: { account: string; password: string } };
@@ -28,6 +33,7 @@ describe('e2e: the demo stack (npm run demo)', function () {
   let demo: ChildProcess;
   let output = '';
   let client: TestClient | undefined;
+  let browser: Browser | undefined;
 
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'tributary-demo-'));
@@ -42,6 +48,7 @@ describe('e2e: the demo stack (npm run demo)', function () {
     }, 120_000);
   });
   after(async () => {
+    await browser?.close();
     await client?.stop();
     if (demo.exitCode === null) demo.kill('SIGKILL');
     await rm(dir, { recursive: true, force: true });
@@ -96,6 +103,63 @@ describe('e2e: the demo stack (npm run demo)', function () {
     });
     await eventually('alice\'s WhatsApp message in a portal room', () =>
       client!.client.getRooms().some((r) => r.getLiveTimeline().getEvents().some((e) => e.getContent().body === 'hello over WhatsApp')), 60_000);
+  });
+
+  it('serves the dashboard: both bridges connected, playing alice, approving a WhatsApp login code (Chromium)', async () => {
+    const stack = JSON.parse(readFileSync(join(dir, 'stack.json'), 'utf8')) as Stack;
+    assert.match(stack.dashboard_url, /^http:\/\/127\.0\.0\.1:\d+$/);
+    assert.ok(output.includes(`Open ${stack.dashboard_url}`), 'the printed instructions point at the dashboard');
+    client ??= await TestClient.start(stack.homeserver_url, stack.user.user_id, stack.user.access_token);
+    browser = await launchBrowser();
+    const page = await browser.newPage({ viewport: { width: 1280, height: 960 } });
+    const problems: string[] = [];
+    page.on('console', (m) => {
+      if (m.type() === 'error' || m.type() === 'warning') problems.push(`console ${m.type()}: ${m.text()}`);
+    });
+    page.on('pageerror', (err) => problems.push(`page error: ${err.message}`));
+    page.on('requestfailed', (r) => problems.push(`request failed: ${r.url()}`));
+    await page.goto(stack.dashboard_url);
+
+    // Both bridges, with the logins the tests above made, as the bridges report them.
+    await page.locator('[data-bridge="sandbox"] tr[data-state="CONNECTED"]').waitFor({ timeout: 30_000 });
+    await page.locator('[data-bridge="whatsapp"] tr[data-state="CONNECTED"]').waitFor({ timeout: 30_000 });
+    assert.match(await page.locator('[data-bridge="whatsapp"]').innerText(), /\+15550000000/);
+    const tokens = ['sandbox', 'whatsapp'].map((b) => (parse(readFileSync(join(dir, `${b}-bridge`, 'config.yaml'), 'utf8')) as { appservice: { hs_token: string } }).appservice.hs_token);
+    const html = await page.content();
+    assert.ok(tokens.every((t) => !html.includes(t)), 'no hs_token reaches the page');
+
+    // Play alice on the sandbox network: the forms are found by their labels.
+    await page.getByLabel('Network', { exact: true }).selectOption('sandbox');
+    await page.getByLabel('Contact', { exact: true }).selectOption('alice');
+    await page.getByLabel('Chat', { exact: true }).selectOption('dm:alice:me');
+    await page.locator('#messages li[data-sender="alice"]', { hasText: 'welcome to the demo' }).waitFor();
+    await page.getByLabel('Message', { exact: true }).fill('typed on the dashboard');
+    await page.getByRole('button', { name: 'Send as alice' }).click();
+    const arrived = await eventually('the dashboard message in a portal room', () =>
+      client!.client.getRooms().find((r) => r.getLiveTimeline().getEvents().some((e) => e.getContent().body === 'typed on the dashboard')), 60_000);
+    await page.locator('#messages li[data-sender="alice"]', { hasText: 'typed on the dashboard' }).waitFor();
+    // The other way: what the bridge sends for the Matrix user shows in the chat as from me.
+    await client.sendText(arrived.roomId, 'answered from Matrix');
+    await page.locator('#messages li[data-sender="me"]', { hasText: 'answered from Matrix' }).waitFor({ timeout: 30_000 });
+
+    // Link WhatsApp again, "scanning" the code on the page instead of with curl.
+    const mgmt = (await client.client.createRoom({ is_direct: true, invite: [stack.bots.whatsapp] })).room_id;
+    const bot = (re: RegExp) => client!.waitForEvent(mgmt, (e) => e.getSender() === stack.bots.whatsapp && re.test(e.getContent().body ?? ''), 30_000);
+    await bot(/management room/);
+    await client.sendText(mgmt, 'login qr');
+    await bot(/Scan this QR code/);
+    const waiting = page.locator('#codes li[data-network="whatsapp"]');
+    await waiting.waitFor({ timeout: 30_000 });
+    if (process.env.TRIBUTARY_UPDATE_SCREENSHOTS === '1') {
+      mkdirSync(join(ROOT, 'docs/images'), { recursive: true });
+      await page.screenshot({ path: join(ROOT, 'docs/images/demo-dashboard.png'), fullPage: true });
+    }
+    await waiting.getByRole('button', { name: /^Approve [A-Z0-9-]+ on WhatsApp as me$/ }).click();
+    await bot(/Logged in to WhatsApp/);
+    await page.getByRole('status').filter({ hasText: /Approved .* as me/ }).waitFor();
+    await page.locator('#codes li[data-network="whatsapp"]').waitFor({ state: 'detached' });
+    await page.locator('[data-bridge="whatsapp"] tr[data-state="CONNECTED"]').waitFor({ timeout: 30_000 });
+    assert.deepEqual(problems, []);
   });
 
   it('stops every process on Ctrl-C', async () => {
