@@ -19,6 +19,7 @@ import { Bridge } from './core/bridge.js';
 import { CommandProcessor, type Command } from './commands/processor.js';
 import { addStatusRoutes } from './core/status-routes.js';
 import { mountProvisioning } from './provisioning/index.js';
+import { mountLoginPage } from './web/login-page.js';
 import { PromBridgeMetrics, startMetricsServer } from './metrics/index.js';
 import { StatePusher } from './core/state-push.js';
 
@@ -154,6 +155,7 @@ export async function runBridge(connector: NetworkConnector<unknown>, opts: RunO
   let ready = false;
   addStatusRoutes(appservice, bridge, () => ready);
   const provisioning = mountProvisioning(appservice, bridge);
+  mountLoginPage(appservice, bridge, provisioning);
   await mab.listen(config.appservice.port, config.appservice.hostname, 64, appservice);
   log.info({ port: config.appservice.port }, 'appservice listening');
   const metricsServer = metrics

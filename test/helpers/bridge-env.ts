@@ -31,6 +31,8 @@ export interface BridgeEnvOptions {
   config?: Record<string, unknown>;
   /** Start the bridge process too (default true); false leaves that to the test (startup checks). */
   startBridge?: boolean;
+  /** How often the sandbox rotates QR login codes (default 60 s: no rotation within a test). */
+  qrRotateMs?: number;
 }
 
 export class BridgeEnv {
@@ -55,7 +57,7 @@ export class BridgeEnv {
     const kind = opts.bridge ?? 'sandbox';
     const dbType = opts.db ?? (process.env.TRIBUTARY_E2E_DB === 'postgres' ? 'postgres' : 'sqlite');
     const pg = dbType === 'postgres' ? await startPostgres() : undefined;
-    const sandbox = await startSandboxServer({ port: 0, seed: 'demo', qrRotateMs: 60_000 });
+    const sandbox = await startSandboxServer({ port: 0, seed: 'demo', qrRotateMs: opts.qrRotateMs ?? 60_000 });
     const asPort = await freePort();
     const raw = deepMerge({
       homeserver: { address: 'http://127.0.0.1:1', domain: 'localhost' },

@@ -202,6 +202,12 @@ function provisioningSection() {
       .describe('Secret for the provisioning API; "generate" is replaced by -g, "disable" turns secret auth off.'),
     rate_limit_per_minute: intIn(0).default(60)
       .describe('Requests per minute per client; 0 disables the limit.'),
+    login_page: z.strictObject({
+      enabled: z.boolean().default(true)
+        .describe('Serve the login web page at /_tributary/login/ on the appservice listener (needs provisioning.enabled).'),
+      homeserver_url: httpUrl().nullable().default(null)
+        .describe('The homeserver\'s URL as people\'s browsers reach it, for signing in on the login page; null: homeserver.address.'),
+    }).prefault({}).describe('The login web page: people sign in with their Matrix account and log in to the network in a browser.'),
   });
 }
 

@@ -96,9 +96,9 @@ export class ProvisioningApi {
 
   /**
    * Refused credentials count against the sender's address, so guessing tokens (each one a
-   * homeserver request) is limited like everything else.
+   * homeserver request) is limited like everything else. Public for the login page's QR endpoint.
    */
-  private async authenticate(req: IncomingMessage, url: URL): Promise<Authenticated> {
+  async authenticate(req: IncomingMessage, url: URL): Promise<Authenticated> {
     const key = `addr:${req.socket.remoteAddress ?? 'unknown'}`;
     const before = this.limiter.peek(key);
     if (!before.ok) throw limited(before.retryAfterMs);
