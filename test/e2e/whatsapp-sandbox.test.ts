@@ -41,7 +41,8 @@ describe('e2e: WhatsApp bridge over the WhatsApp sandbox (real Synapse)', functi
 
   before(async function () {
     this.timeout(240_000);
-    env = await BridgeEnv.start({ bridge: 'whatsapp' });
+    // Codes rotate every 8 s, so the QR test sees a rotation (WhatsApp rotates about every 20 s).
+    env = await BridgeEnv.start({ bridge: 'whatsapp', qrRotateMs: 8_000 });
     // Sent before the bridge is linked: it must arrive through the history sync.
     await sendAs(env, DM_ALICE, 'alice', { text: 'sent before the link' });
     ({ client: me, user: meUser } = await env.user('person_wa'));
@@ -53,10 +54,17 @@ describe('e2e: WhatsApp bridge over the WhatsApp sandbox (real Synapse)', functi
     await env?.stop();
   });
 
-  it('logs in by QR code: the code arrives as an image and the scan completes the login', async () => {
+  it('logs in by QR code: the code arrives as an image, is replaced in place as it rotates, and the scan completes the login', async () => {
     await me.sendText(mgmt, 'login qr');
-    const qr = await me.waitForEvent(mgmt, (e) => e.getSender() === env.botMxid && e.getContent().msgtype === 'm.image', 30_000);
-    assert.equal(qr.getContent().info?.mimetype, 'image/png');
+    const qr = await me.waitForEvent(mgmt, (e) => e.getSender() === env.botMxid && e.getOriginalContent().msgtype === 'm.image' && !e.getOriginalContent()['m.relates_to'], 30_000);
+    assert.equal(qr.getOriginalContent().info?.mimetype, 'image/png');
+    const rotated = await me.waitForEvent(mgmt, (e) => e.getSender() === env.botMxid
+      && e.getOriginalContent()['m.relates_to']?.rel_type === 'm.replace' && e.getOriginalContent()['m.relates_to']?.event_id === qr.getId(), 30_000);
+    const fresh = rotated.getOriginalContent()['m.new_content'] as { msgtype: string; url: string };
+    assert.equal(fresh.msgtype, 'm.image');
+    assert.notEqual(fresh.url, qr.getOriginalContent().url, 'the rotated code is a new image');
+    const images = me.timeline(mgmt).filter((e) => e.getSender() === env.botMxid && e.getOriginalContent().msgtype === 'm.image' && !e.getOriginalContent()['m.relates_to']);
+    assert.equal(images.length, 1, 'no second QR message');
     await approveWaitingCode('me');
     await me.waitForEvent(mgmt, fromBot(/Logged in to WhatsApp as \+15550000000/), 30_000);
   });

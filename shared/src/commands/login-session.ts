@@ -16,6 +16,8 @@ interface Session {
   values: Record<string, string>;
   pending: Array<LoginInputField | LoginCookieField>;
   cancelled: boolean;
+  /** The QR image of the step on screen and that step's id: a rotated code edits it in place. */
+  qr?: { eventId: string; stepId: string };
 }
 
 export class LoginSessions {
@@ -89,8 +91,14 @@ export class LoginSessions {
         await b.sendNotice(s.roomId, step.instructions);
         return this.prompt(s);
       case 'display_and_wait':
+        if (step.display.type === 'qr' && step.display.data && s.qr?.stepId === step.stepId) {
+          // The same step with a rotated code: replace the image instead of posting another.
+          await this.sendQr(s, step.stepId, step.display.data);
+          void this.waitLoop(mxid, s);
+          return;
+        }
         await b.sendNotice(s.roomId, step.instructions);
-        if (step.display.type === 'qr' && step.display.data) await this.sendQr(s.roomId, step.display.data);
+        if (step.display.type === 'qr' && step.display.data) await this.sendQr(s, step.stepId, step.display.data);
         else if (step.display.type === 'code' && step.display.data) await b.sendNotice(s.roomId, step.display.data);
         void this.waitLoop(mxid, s);
         return;
@@ -114,11 +122,19 @@ export class LoginSessions {
     }
   }
 
-  private async sendQr(roomId: string, data: string): Promise<void> {
+  /** Posts the QR code as an image, or edits the one already posted for this step (m.replace). */
+  private async sendQr(s: Session, stepId: string, data: string): Promise<void> {
     const png = await QRCode.toBuffer(data, { type: 'png', margin: 2, scale: 6 });
     const up = await this.bridge.media.upload({ open: async () => Readable.from(png), mimetype: 'image/png', size: png.length, filename: 'login-qr.png' }, this.bridge.botMxid);
-    await this.bridge.api.sendEvent(roomId, 'm.room.message', {
-      msgtype: 'm.image', body: 'login-qr.png', url: up.url, info: { mimetype: 'image/png', size: png.length },
-    }, { asUser: this.bridge.botMxid, txnId: `qr.${Date.now()}.${Math.random().toString(36).slice(2)}` });
+    const image = { msgtype: 'm.image', body: 'login-qr.png', url: up.url, info: { mimetype: 'image/png', size: png.length } };
+    const txnId = `qr.${Date.now()}.${Math.random().toString(36).slice(2)}`;
+    if (s.qr?.stepId === stepId) {
+      await this.bridge.api.sendEvent(s.roomId, 'm.room.message', {
+        ...image, body: '* login-qr.png', 'm.new_content': image, 'm.relates_to': { rel_type: 'm.replace', event_id: s.qr.eventId },
+      }, { asUser: this.bridge.botMxid, txnId });
+      return;
+    }
+    const eventId = await this.bridge.api.sendEvent(s.roomId, 'm.room.message', image, { asUser: this.bridge.botMxid, txnId });
+    s.qr = { eventId, stepId };
   }
 }
