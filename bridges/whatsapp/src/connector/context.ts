@@ -15,6 +15,8 @@ export interface WAMatrixContext {
    * bridged back (edits, reactions and deletes have no other way to be recognised).
    */
   noteOwnSend?(waId: string): void;
+  /** The chat's disappearing timer in seconds (undefined: off); messages sent there carry it. */
+  disappearingTimer?(portal: PortalKey): number | undefined;
   /** The person acted in this chat from Matrix (message, typing, read): it is an open chat. */
   chatActive?(portal: PortalKey): void;
 }

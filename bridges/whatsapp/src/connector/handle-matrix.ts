@@ -7,7 +7,7 @@
  */
 import type { Readable } from 'node:stream';
 import {
-  BridgeError, ErrTooLarge, ErrUnsupported, ErrUnsupportedInRoom, isBridgeError,
+  BridgeError, ErrTooLarge, ErrTooOld, ErrUnsupported, ErrUnsupportedInRoom, isBridgeError,
   type BridgeErrorOptions, type EmojiId, type MatrixEdit, type MatrixMembershipChange, type MatrixMessage,
   type MatrixMessageRemove, type MatrixMessageResponse, type MatrixPowerLevelChange, type MatrixReaction,
   type MatrixReactionRemove, type MatrixReadReceipt, type MatrixRoomMeta, type MatrixTyping, type RemoteUserId,
@@ -29,6 +29,21 @@ export const WA_GROUP_DESCRIPTION_MAX = 2048;
 export const WA_AVATAR_MAX_BYTES = 10 * 1024 * 1024;
 /** Power level from which a member is a WhatsApp group admin. */
 export const WA_ADMIN_LEVEL = 50;
+/** WhatsApp accepts edits of a message for 15 minutes and deletes for everyone for 2 days. */
+export const WA_EDIT_WINDOW_MS = 15 * 60_000;
+export const WA_DELETE_WINDOW_MS = 2 * 24 * 60 * 60_000;
+
+/**
+ * The core refuses edits and deletes outside the room's windows (getCapabilities) before they get
+ * here; this second check keeps a direct caller from sending what WhatsApp would drop silently.
+ */
+function refuseTooOld(what: 'Edit' | 'Deletion', sentAt: number, windowMs: number, now = Date.now()): void {
+  if (Number.isFinite(sentAt) && sentAt > 0 && now - sentAt > windowMs) {
+    throw ErrTooOld(what).with({
+      userMessage: what === 'Edit' ? 'WhatsApp only lets you edit a message for 15 minutes' : 'WhatsApp only lets you delete a message for everyone for 2 days',
+    });
+  }
+}
 
 function targetOf(ctx: WAMatrixContext, portal: MatrixEdit['portal']): WASendTarget {
   return { chat: chatJidOfPortal(portal), ownJid: ctx.ownJid() };
@@ -115,9 +130,12 @@ export async function sendMatrixMessage(ctx: WAMatrixContext, msg: MatrixMessage
   // A reply target whose id is not ours (imported from elsewhere) is sent as a plain message.
   const quoted = msg.replyTo && parseMessageId(msg.replyTo.messageId) ? quotedStubOf(msg.replyTo.messageId, to) : undefined;
   const converted = await matrixMessageToWA(msg, to);
+  // In a disappearing chat every message carries the timer (contextInfo.expiration).
+  const expiration = ctx.disappearingTimer?.(msg.portal);
   try {
-    const sent = await call(ctx, 'send message', (sock) =>
-      sock.sendMessage(to.chat, converted.content, { messageId: waId, ...(quoted ? { quoted } : {}) }));
+    const sent = await call(ctx, 'send message', (sock) => sock.sendMessage(to.chat, converted.content, {
+      messageId: waId, ...(quoted ? { quoted } : {}), ...(expiration ? { ephemeralExpiration: expiration } : {}),
+    }));
     const sentId = sent?.key.id ?? waId;
     return { id: makeMessageId(to.chat, own, sentId), timestamp: timestampMs(sent?.messageTimestamp) ?? Date.now() };
   } finally {
@@ -133,6 +151,7 @@ export async function sendMatrixEdit(ctx: WAMatrixContext, msg: MatrixEdit): Pro
   if (!key.fromMe) {
     throw new BridgeError('edit of another person\'s message', { reason: 'm_unsupported', userMessage: 'Only your own messages can be edited on WhatsApp' });
   }
+  refuseTooOld('Edit', msg.target.timestamp, WA_EDIT_WINDOW_MS);
   const content = matrixEditToWA(msg.text, wireKey(key), to.chat);
   await call(ctx, 'edit message', (sock) => sock.sendMessage(to.chat, content));
 }
@@ -164,6 +183,7 @@ export async function removeMatrixMessage(ctx: WAMatrixContext, msg: MatrixMessa
       reason: 'm_unsupported', userMessage: 'Other people\'s messages in a private chat cannot be deleted on WhatsApp',
     });
   }
+  refuseTooOld('Deletion', msg.target.timestamp, WA_DELETE_WINDOW_MS);
   await call(ctx, 'delete message', (sock) => sock.sendMessage(to.chat, { delete: wireKey(key) }));
 }
 

@@ -16,7 +16,7 @@ export const STUB_GROUP_CHANGE_ICON = proto.WebMessageInfo.StubType.GROUP_CHANGE
 export const ADMIN_LEVEL = 50;
 export const MEMBER_LEVEL = 0;
 
-type Handler = Pick<WAEventHandler, 'portalOf' | 'senderOf' | 'member' | 'me' | 'login'>;
+type Handler = Pick<WAEventHandler, 'portalOf' | 'senderOf' | 'member' | 'me' | 'login'> & Partial<Pick<WAEventHandler, 'timers'>>;
 
 const STUB = proto.WebMessageInfo.StubType;
 /** Stubs in a group saying it joined or left a community (or the community went away). */
@@ -45,7 +45,10 @@ async function fromGroupUpdates(h: Handler, updates: BaileysEventMap['groups.upd
     const change: ChatInfoChange = {};
     if (typeof g.subject === 'string') change.name = g.subject;
     if (typeof g.desc === 'string' || (g.descId !== undefined && g.desc === undefined)) change.topic = g.desc ?? '';
-    if (typeof g.ephemeralDuration === 'number') change.disappear = g.ephemeralDuration > 0 ? { type: 'after_send', timerMs: g.ephemeralDuration * 1000 } : null;
+    if (typeof g.ephemeralDuration === 'number') {
+      change.disappear = g.ephemeralDuration > 0 ? { type: 'after_send', timerMs: g.ephemeralDuration * 1000 } : null;
+      h.timers?.set(portal.id, g.ephemeralDuration);
+    }
     // rc14 emits no event of its own when a group is linked to or unlinked from a community; the
     // link shows in full metadata (groups.update after a "dirty" groups sync re-reads every group,
     // with `participants`): linkedParent set, or absent when the group is in no community.

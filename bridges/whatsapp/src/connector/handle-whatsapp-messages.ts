@@ -1,6 +1,6 @@
 /**
  * WhatsApp messages -> RemoteEvents: upserts (new messages, and the protocol messages that edit,
- * delete, react or set the disappearing timer), `messages.update` (edits and deletes; read and
+ * delete, react or set the disappearing timer; undecryptable placeholders), `messages.update` (edits and deletes; read and
  * delivery status is in handle-whatsapp-receipts.ts) and `messages.reaction`.
  *
  * The real socket reports some things twice: a received edit, delete or reaction is upserted as a
@@ -8,7 +8,9 @@
  * handled (the event buffer may fold one of them away) and the handler's memory of recent keys
  * drops the second copy.
  */
-import { emojiId, type MessageId, type PortalKey, type RemoteEvent, type RemoteSender } from '@tributary/core/network/index';
+import {
+  emojiId, partId, type ConvertContext, type ConvertedEdit, type MessageId, type PortalKey, type RemoteEvent, type RemoteSender,
+} from '@tributary/core/network/index';
 import { normalizeMessageContent, proto, type WAMessage, type WAMessageKey } from 'baileys';
 import { convertWAEdit, convertWAMessage } from '../msgconv/to-matrix.js';
 import type { WAEventHandler } from './handle-whatsapp.js';
@@ -20,6 +22,9 @@ import { pollVoteEvents, rememberPoll } from './poll-store.js';
 
 const PROTOCOL = proto.Message.ProtocolMessage.Type;
 const STUB_REVOKE = proto.WebMessageInfo.StubType.REVOKE;
+const STUB_CIPHERTEXT = proto.WebMessageInfo.StubType.CIPHERTEXT;
+
+export const UNDECRYPTABLE_NOTICE = '⏳ A message could not be decrypted yet; it may arrive later (open WhatsApp on your phone if it does not)';
 
 type Handler = WAEventHandler;
 
@@ -59,9 +64,36 @@ async function protocolEvents(h: Handler, portal: PortalKey, sender: RemoteSende
   }
   if (pm.type === PROTOCOL.EPHEMERAL_SETTING) {
     const s = pm.ephemeralExpiration ?? 0;
+    h.timers.set(portal.id, s);
     return [{ type: 'chat_info_change', portal, sender, timestamp, change: { disappear: s > 0 ? { type: 'after_send', timerMs: s * 1000 } : null } }];
   }
   return [];
+}
+
+/**
+ * A message Baileys could not decrypt (a CIPHERTEXT stub without content): a notice with the
+ * message's own id. Baileys asks the sender to retry; if the decrypted message comes, it has the
+ * same key and replaces the notice (an edit). Which ids were notices is kept in memory only.
+ */
+async function undecryptable(h: Handler, portal: PortalKey, msg: WAMessage): Promise<RemoteEvent[]> {
+  const sender = await h.keySender(msg.key);
+  if (!sender || !msg.key.id) return [];
+  const id = makeMessageId(portal.id, sender.user, msg.key.id);
+  if (!h.undecrypted.first(id)) return [];
+  return [{
+    type: 'message', portal, id, sender, timestamp: msOf(msg.messageTimestamp),
+    convert: async () => ({
+      parts: [{ id: partId(''), type: 'm.room.message', content: { msgtype: 'm.notice', body: UNDECRYPTABLE_NOTICE }, metadata: { undecryptable: true } }],
+    }),
+  }];
+}
+
+/** The decrypted message as the new content of its placeholder notice (its first part). */
+async function decryptedEdit(msg: WAMessage, ctx: ConvertContext, h: Handler): Promise<ConvertedEdit> {
+  const converted = await convertWAMessage(msg, ctx, h.deps);
+  const first = converted.parts[0];
+  if (!first) return { modifiedParts: [] };
+  return { modifiedParts: [{ partId: partId(''), type: first.type, content: first.content, ...(first.metadata ? { metadata: first.metadata } : {}) }] };
 }
 
 /** One upserted message. */
@@ -76,9 +108,11 @@ async function fromMessage(h: Handler, msg: WAMessage): Promise<RemoteEvent[]> {
     const by = await h.keySender(key);
     return by ? removal(h, portal, await h.targetOf(portal, key), by, msOf(msg.messageTimestamp)) : [];
   }
+  if (!msg.message && msg.messageStubType === STUB_CIPHERTEXT) return undecryptable(h, portal, msg);
   const content = normalizeMessageContent(msg.message);
   if (content?.pollUpdateMessage) return pollVoteEvents(h, msg, content.pollUpdateMessage);
-  if (!content || !hasVisibleContent(content)) return [];
+  // Baileys upserts a `call` message for group call offers; the call event already made a notice.
+  if (!content || !hasVisibleContent(content) || content.call) return [];
   const sender = await h.keySender(key);
   if (!sender) return [];
   await rememberPoll(h, portal, msg, sender);
@@ -93,6 +127,10 @@ async function fromMessage(h: Handler, msg: WAMessage): Promise<RemoteEvent[]> {
   }
 
   const id = makeMessageId(portal.id, sender.user, key.id);
+  // The core drops a second message with an id it has bridged: a placeholder is edited instead (once).
+  if (h.undecrypted.has(id)) {
+    return h.recent.first(`decrypted|${id}`) ? [{ type: 'edit', portal, target: id, sender, timestamp, convert: (ctx) => decryptedEdit(msg, ctx, h) }] : [];
+  }
   const out: RemoteEvent[] = [{
     type: 'message', portal, id, sender, timestamp,
     convert: (ctx) => convertWAMessage(msg, ctx, h.deps),

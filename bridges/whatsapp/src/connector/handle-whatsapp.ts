@@ -3,8 +3,8 @@
  * events are queued in the order Baileys emitted them and a slow LID lookup never reorders a chat.
  * This file holds the handler itself: subscriptions, the chain, and how JIDs become senders and
  * portals. What each event becomes is in handle-whatsapp-messages.ts (messages, edits, deletes,
- * reactions), handle-whatsapp-receipts.ts (receipts, typing, presence), handle-whatsapp-groups.ts,
- * history-sync.ts and contacts.ts.
+ * reactions, undecryptable placeholders), handle-whatsapp-receipts.ts (receipts, typing, presence),
+ * handle-whatsapp-groups.ts, handle-whatsapp-calls.ts, history-sync.ts and contacts.ts.
  */
 import {
   BridgeError, remoteUserId,
@@ -21,6 +21,8 @@ import { makeMessageId, portalKeyFromChatJid, userIdFromJid, type LidResolver } 
 import { groupEvents } from './handle-whatsapp-groups.js';
 import { msOf } from './handle-whatsapp-history.js';
 import { messageEvents } from './handle-whatsapp-messages.js';
+import { CallLog, callEvents } from './handle-whatsapp-calls.js';
+import { ChatTimers } from './chat-timers.js';
 import { receiptEvents } from './handle-whatsapp-receipts.js';
 import { PollStore } from './poll-store.js';
 import { ContactBook, handleContacts, ProfileUpdates, type ContactPersistence } from './contacts.js';
@@ -77,6 +79,12 @@ export class WAEventHandler {
   readonly historySync: HistorySync;
   /** Presence subscriptions for the DMs in use. */
   readonly presence: PresenceSubscriptions;
+  /** Each chat's disappearing timer, for sends from Matrix. */
+  readonly timers = new ChatTimers();
+  /** Calls offered and not yet ended (call notices). */
+  readonly calls = new CallLog();
+  /** Ids of messages bridged as "could not be decrypted": the decrypted copy becomes an edit. */
+  readonly undecrypted = new RecentKeys(1024);
 
   constructor(readonly login: UserLoginHandle, lids: LidResolver, readonly opts: WAEventHandlerOptions = {}) {
     this.lids = { pnForLid: async (lid) => this.learned.get(jidNormalizedUser(lid)) ?? lids.pnForLid(lid) };
@@ -134,6 +142,7 @@ export class WAEventHandler {
     on('messaging-history.status', async (st) => this.historySync.status(st));
     on('groups.update', async (gs) => groupEvents.fromGroupUpdates(this, gs));
     on('group-participants.update', async (u) => groupEvents.fromParticipants(this, u));
+    on('call', async (calls) => callEvents.fromCalls(this, calls));
   }
 
   detach(): void {

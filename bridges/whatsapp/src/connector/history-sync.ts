@@ -33,7 +33,7 @@ export const HISTORY_DISPATCH_WAIT_MS = 20_000;
 
 const SYNC = proto.HistorySync.HistorySyncType;
 type HistorySet = BaileysEventMap['messaging-history.set'];
-type Handler = Pick<WAEventHandler, 'learn' | 'contacts' | 'portalOf' | 'keySender' | 'deps' | 'login' | 'lids' | 'polls' | 'socket'>;
+type Handler = Pick<WAEventHandler, 'learn' | 'contacts' | 'portalOf' | 'keySender' | 'deps' | 'login' | 'lids' | 'polls' | 'socket' | 'timers'>;
 type Dispatch = ChatDispatch<PortalKey, HistoryItem, WAMessage>;
 
 export interface HistorySyncOptions {
@@ -125,6 +125,8 @@ export class HistorySync {
     for (const chat of set.chats ?? []) {
       const portal = chat.id ? await this.h.portalOf(chat.id, (chat as { pnJid?: string | null }).pnJid) : undefined;
       if (portal && chat.conversationTimestamp) this.buffer.touch(portalKeyString(portal), msOf(chat.conversationTimestamp));
+      // The conversation's disappearing timer (0 or absent: off), for sends from Matrix.
+      if (portal && chat.ephemeralExpiration !== undefined) this.h.timers.set(portal.id, chat.ephemeralExpiration);
     }
     for (const item of await historyItems(this.h, set.messages ?? [])) {
       this.buffer.add(portalKeyString(item.portal), item.portal, { id: item.msg.id, timestamp: item.msg.timestamp, value: item });

@@ -31,15 +31,18 @@ import { WALidResolver, attachLidRecorder } from './lid-resolver.js';
 import { WAEventHandler } from './handle-whatsapp.js';
 import { HISTORY_DISPATCH_WAIT_MS } from './history-sync.js';
 import { PhoneWatchdog } from './phone-watchdog.js';
+import { WA_MEDIA_LIMITS } from '../msgconv/from-matrix-media.js';
 import {
-  changeGroupMembership, changeGroupPowerLevels, removeMatrixMessage, removeMatrixReaction, renameGroup, sendMatrixEdit,
+  WA_DELETE_WINDOW_MS, WA_EDIT_WINDOW_MS, changeGroupMembership, changeGroupPowerLevels, removeMatrixMessage, removeMatrixReaction, renameGroup, sendMatrixEdit,
   sendMatrixMessage, sendMatrixReaction, sendMatrixReadReceipt, sendMatrixTyping, setGroupAvatar, setGroupTopic,
   setMatrixPresence,
 } from './handle-matrix.js';
 
-const EDIT_WINDOW_MS = 15 * 60_000;
-const DELETE_WINDOW_MS = 2 * 24 * 60 * 60_000;
-const MAX_MEDIA_BYTES = 100 * 1024 * 1024;
+/**
+ * The core's size check is one number per room: the largest WhatsApp takes of any kind (documents).
+ * The converter (from-matrix-media.ts) then holds each kind to its own limit from the same table.
+ */
+const MAX_MEDIA_BYTES = Math.max(...Object.values(WA_MEDIA_LIMITS));
 
 export interface WhatsAppAPIOptions {
   login: UserLoginHandle;
@@ -255,6 +258,7 @@ export class WhatsAppAPI implements WAMatrixContext, EditHandling, ReactionHandl
     if (isStatusBroadcast(jid)) return statusChatInfo();
     if (isJidGroup(jid)) {
       const meta = await this.socket().groupMetadata(jid);
+      this.events.timers.set(portal.id, meta.ephemeralDuration);
       return groupChatInfo(meta, this.login.id, this.lids, await this.pictureOf(jid));
     }
     const other = await userIdFromJid(jid, this.lids);
@@ -276,7 +280,7 @@ export class WhatsAppAPI implements WAMatrixContext, EditHandling, ReactionHandl
     if (isStatusBroadcast(portal.id)) return STATUS_ROOM_FEATURES;
     const group = isJidGroup(portal.id) === true;
     return {
-      edits: { maxAgeMs: EDIT_WINDOW_MS }, deletes: { maxAgeMs: DELETE_WINDOW_MS }, reactions: { onePerUser: true },
+      edits: { maxAgeMs: WA_EDIT_WINDOW_MS }, deletes: { maxAgeMs: WA_DELETE_WINDOW_MS }, reactions: { onePerUser: true },
       replies: true, formatting: true, media: { maxSize: MAX_MEDIA_BYTES }, locations: true, readReceipts: true, typing: true,
       rename: group, topic: group, avatar: group, membership: group,
     };
@@ -323,6 +327,10 @@ export class WhatsAppAPI implements WAMatrixContext, EditHandling, ReactionHandl
 
   noteOwnSend(waId: string): void {
     this.events.noteOwnSend(waId);
+  }
+
+  disappearingTimer(portal: PortalKey): number | undefined {
+    return this.events.timers.get(portal.id);
   }
 
   chatActive(portal: PortalKey): void {

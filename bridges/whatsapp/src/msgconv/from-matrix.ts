@@ -4,7 +4,7 @@
  *
  * - text/notice: WhatsApp markup (wa-text-format.ts) with `mentions` (JIDs) and, in groups,
  *   `mentionAll` for @room; an emote gets a "/me " prefix; link previews are never fetched
- *   (`linkPreview: null`: the bridge does not fetch URLs people send).
+ *   (`linkPreview: null`), but one the Matrix client attached is sent (from-matrix-preview.ts).
  * - replies: Baileys' `quoted` option with a minimal stand-in for the quoted message (the
  *   bridge keeps ids, not contents), built from the reply target's MessageId.
  * - media: from-matrix-media.ts. location: locationMessage.
@@ -18,9 +18,10 @@ import {
   BridgeError, ErrTargetNotFound, ErrUnsupported, remoteUserId,
   type MatrixMessage, type MessageId, type RemoteUserId,
 } from '@tributary/core/network/index';
-import { isJidGroup, jidDecode, type AnyMessageContent, type WAMessage, type WAMessageKey } from 'baileys';
+import { isJidGroup, jidDecode, type AnyMessageContent, type WAMessage, type WAMessageKey, type WAUrlInfo } from 'baileys';
 import { jidFromUserId, parseMessageId } from '../connector/ids.js';
 import { formatWhatsAppText } from './wa-text.js';
+import { linkPreviewOf } from './from-matrix-preview.js';
 import { mediaContentOf, WA_MEDIA_LIMITS, type MediaCaption, type WAMediaLimits } from './from-matrix-media.js';
 
 export { WA_MEDIA_LIMITS, type WAMediaLimits } from './from-matrix-media.js';
@@ -78,10 +79,10 @@ function withPrefix(ft: FormattedText, prefix: string): FormattedText {
   return { text: prefix + ft.text, entities: ft.entities.map((e) => ({ ...e, offset: e.offset + prefix.length })) };
 }
 
-function textContent(t: WAText): AnyMessageContent {
+function textContent(t: WAText, linkPreview: WAUrlInfo | null = null): AnyMessageContent {
   return {
     text: t.text,
-    linkPreview: null,
+    linkPreview,
     ...(t.mentions.length > 0 ? { mentions: t.mentions } : {}),
     ...(t.mentionAll ? { mentionAll: true } : {}),
   };
@@ -157,7 +158,7 @@ export async function matrixMessageToWA(
     const ft = msg.msgtype === 'm.emote' ? withPrefix(msg.text, EMOTE_PREFIX) : msg.text;
     const t = textToWhatsApp(ft, to.chat);
     if (t.text.trim().length === 0) throw new BridgeError('empty message', { reason: 'm_bad_format', sendNotice: false });
-    return { content: textContent(t) };
+    return { content: textContent(t, linkPreviewOf(msg.content ?? {}, t.text) ?? null) };
   }
   throw ErrUnsupported(`Message type ${msg.msgtype}`);
 }

@@ -1,8 +1,9 @@
 /**
  * WhatsApp media (image, video, GIF, audio, voice note, document, sticker) -> one Matrix event.
  * Bytes are streamed: the MediaSource opens Baileys' decrypting download only when the core uploads.
+ * Lottie stickers become their PNG thumbnail (or a notice): Matrix clients cannot play them.
  */
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { partId, type ConvertContext, type ConvertedPart, type MatrixContent, type MediaSource } from '@tributary/core/network/index';
 import { downloadMediaMessage, type proto, type WAMessage } from 'baileys';
 import type { WAClientPort } from '../client/port.js';
@@ -60,6 +61,31 @@ function defaultName(kind: string, mimetype: string): string {
   return ext ? `${kind}.${ext}` : kind;
 }
 
+/** WhatsApp's mimetype for Lottie stickers (a zipped Lottie animation), and Lottie's own. */
+const LOTTIE_MIMES = new Set(['application/was', 'application/x-lottie', 'application/json']);
+export const LOTTIE_STICKER_NOTICE = 'Animated sticker (not shown in Matrix)';
+
+function isLottieSticker(media: Partial<proto.Message.IStickerMessage>, mimetype: string): boolean {
+  return media.isLottie === true || LOTTIE_MIMES.has(baseMime(mimetype).toLowerCase());
+}
+
+/**
+ * Matrix clients cannot play Lottie: its PNG thumbnail becomes the sticker when the message has
+ * one, else a notice says there was a sticker (it is never dropped). The animation is not converted.
+ */
+async function convertLottieSticker(media: Partial<proto.Message.IStickerMessage>, ctx: ConvertContext): Promise<ConvertedPart> {
+  const png = media.pngThumbnail;
+  if (!png || png.length === 0) {
+    return { id: partId(''), type: 'm.room.message', content: { msgtype: 'm.notice', body: LOTTIE_STICKER_NOTICE }, metadata: { lottie: true } };
+  }
+  const bytes = Buffer.from(png);
+  const up = await ctx.uploadMedia({ open: async () => Readable.from([bytes]), mimetype: 'image/png', filename: 'sticker.png', size: bytes.length });
+  const info: Record<string, unknown> = { mimetype: up.mimetype || 'image/png', size: up.size };
+  if (media.width) info.w = media.width;
+  if (media.height) info.h = media.height;
+  return { id: partId(''), type: 'm.sticker', content: { body: 'sticker', url: up.url, info }, metadata: { lottie: true } };
+}
+
 type AnyMedia = proto.Message.IImageMessage & proto.Message.IVideoMessage & proto.Message.IAudioMessage
   & proto.Message.IDocumentMessage & proto.Message.IStickerMessage;
 
@@ -76,6 +102,7 @@ export async function convertWAMedia(
   const isVoice = kind === 'audioMessage' && Boolean(media.ptt);
   const isGif = kind === 'videoMessage' && Boolean(media.gifPlayback);
   const filename = (kind === 'documentMessage' && (media.fileName || media.title)) || defaultName(isVoice ? 'voice' : isGif ? 'gif' : short, mimetype);
+  if (kind === 'stickerMessage' && isLottieSticker(media, mimetype)) return convertLottieSticker(media, ctx);
   const size = numberOf(media.fileLength);
   const source: MediaSource = {
     open: () => deps.downloadMedia(msg), mimetype: baseMime(mimetype), filename,
