@@ -109,6 +109,7 @@ describe('whatsapp: Matrix -> WhatsApp', function () {
           return participants.map((p) => ({ status: participantStatus, jid: p, content: { tag: 'participant', attrs: { jid: p } } }));
         },
         updateProfilePicture: async (jid: string, content: unknown) => void groupCalls.push({ method: 'updateProfilePicture', args: [jid, content] }),
+        removeProfilePicture: async (jid: string) => void groupCalls.push({ method: 'removeProfilePicture', args: [jid] }),
       },
     });
     ctx = makeCtx(fake);
@@ -430,7 +431,7 @@ describe('whatsapp: Matrix -> WhatsApp', function () {
       assert.equal(groupCalls.length, 0);
     });
 
-    it('sets the group picture with the image bytes', async () => {
+    it('sets the group picture with the image bytes, and removes it when the room avatar is removed', async () => {
       const bytes = randomBytes(3000);
       await setGroupAvatar(ctx, { ...base(GROUP_PORTAL), avatar: mediaOf(bytes, { kind: 'image', mimetype: 'image/jpeg', filename: 'a.jpg' }) });
       assert.equal(groupCalls.length, 1);
@@ -438,7 +439,9 @@ describe('whatsapp: Matrix -> WhatsApp', function () {
       assert.equal(groupCalls[0]?.args[0], GROUP);
       const sentBytes = groupCalls[0]?.args[1];
       assert.ok(Buffer.isBuffer(sentBytes) && sentBytes.equals(bytes));
-      await rejectsWith(setGroupAvatar(ctx, { ...base(GROUP_PORTAL) }), 'm_unsupported');
+      await setGroupAvatar(ctx, { ...base(GROUP_PORTAL) });
+      assert.deepEqual(groupCalls[1], { method: 'removeProfilePicture', args: [GROUP] });
+      await rejectsWith(setGroupAvatar(ctx, { ...base(DM) }), 'm_unsupported');
     });
 
     it('adds on invite and removes on kick and ban', async () => {

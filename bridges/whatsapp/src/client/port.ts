@@ -20,6 +20,7 @@ export type WAClientMethod =
   | 'groupParticipantsUpdate'
   | 'groupLeave'
   | 'updateProfilePicture'
+  | 'removeProfilePicture'
   | 'profilePictureUrl'
   | 'onWhatsApp'
   | 'requestPairingCode'
@@ -37,6 +38,6 @@ export type WAClientPort = Pick<WASocket, WAClientMethod | 'user'> & { readonly 
 export const WA_CLIENT_METHODS: readonly WAClientMethod[] = [
   'sendMessage', 'readMessages', 'sendPresenceUpdate', 'presenceSubscribe', 'groupMetadata',
   'groupFetchAllParticipating', 'groupCreate', 'groupUpdateSubject', 'groupUpdateDescription',
-  'groupParticipantsUpdate', 'groupLeave', 'updateProfilePicture', 'profilePictureUrl', 'onWhatsApp',
+  'groupParticipantsUpdate', 'groupLeave', 'updateProfilePicture', 'removeProfilePicture', 'profilePictureUrl', 'onWhatsApp',
   'requestPairingCode', 'updateMediaMessage', 'fetchMessageHistory', 'logout', 'end',
 ];

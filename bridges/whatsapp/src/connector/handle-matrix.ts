@@ -249,7 +249,10 @@ async function readCapped(stream: Readable, max: number): Promise<Buffer> {
 export async function setGroupAvatar(ctx: WAMatrixContext, msg: MatrixRoomMeta): Promise<void> {
   const chat = chatJidOfPortal(msg.portal);
   requireGroup(chat, 'Changing the picture');
-  if (!msg.avatar) throw ErrUnsupported('Removing a group picture');
+  if (!msg.avatar) {
+    await call(ctx, 'remove group picture', (sock) => sock.removeProfilePicture(chat));
+    return;
+  }
   if (typeof msg.avatar.size === 'number' && msg.avatar.size > WA_AVATAR_MAX_BYTES) throw ErrTooLarge(msg.avatar.size, WA_AVATAR_MAX_BYTES);
   const bytes = await readCapped(await msg.avatar.open(), WA_AVATAR_MAX_BYTES);
   if (bytes.length === 0) throw new BridgeError('empty avatar', { reason: 'm_bad_format' });

@@ -9,7 +9,7 @@ import type { EventContext } from './events.js';
 
 type GroupMethods = Pick<WAClientPort,
   'groupMetadata' | 'groupFetchAllParticipating' | 'groupCreate' | 'groupUpdateSubject' | 'groupUpdateDescription' |
-  'groupParticipantsUpdate' | 'groupLeave' | 'updateProfilePicture'>;
+  'groupParticipantsUpdate' | 'groupLeave' | 'updateProfilePicture' | 'removeProfilePicture'>;
 
 export async function metadataOf(chat: WireChat, dir: SandboxDirectory): Promise<GroupMetadata> {
   const participants = await Promise.all(chat.members.map(async (m) => ({
@@ -109,6 +109,10 @@ export function groupOps(ctx: () => Promise<EventContext>): GroupMethods {
     groupLeave: async (jid) => {
       const c = await ctx();
       await asBoom(() => c.client.leave(chatIdOf(jid)));
+    },
+    removeProfilePicture: async (jid) => {
+      const c = await ctx();
+      await asBoom(() => c.client.setChatAvatar(chatIdOf(jid), null));
     },
     updateProfilePicture: async (jid, content) => {
       const c = await ctx();
