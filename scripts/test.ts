@@ -1,6 +1,7 @@
 /**
  * Every test, in the order that fails fastest: lint, types, generated examples, unit tests (SQLite
- * and PostgreSQL), then the e2e suites against a real Synapse on SQLite and again on PostgreSQL.
+ * and PostgreSQL), the connector tier, then the e2e suites against a real Synapse on SQLite and
+ * again on PostgreSQL, then the fault-injection suite.
  * Prints one closing line "N passed, N failed". Steps can be picked: `npm test -- unit e2e-sqlite`.
  */
 import { spawn } from 'node:child_process';
@@ -25,6 +26,9 @@ const STEPS: Step[] = [
   { name: 'node22', cmd: ['bash', '-c', 'N=$(bash scripts/ensure-node22.sh) && PATH="$(dirname "$N"):$PATH" && node --version && node node_modules/.bin/mocha "test/unit/**/*.test.ts" test/e2e/core-basics.test.ts'], env: { TRIBUTARY_LOG_LEVEL: process.env.TRIBUTARY_LOG_LEVEL ?? 'warn' }, mocha: true },
   { name: 'e2e-sqlite', cmd: [...MOCHA, 'test/e2e/**/*.test.ts'], env: { TRIBUTARY_E2E_DB: 'sqlite' }, mocha: true },
   { name: 'e2e-postgres', cmd: [...MOCHA, 'test/e2e/**/*.test.ts'], env: { TRIBUTARY_E2E_DB: 'postgres' }, mocha: true },
+  // Fault injection under mixed load (docs/fault-injection.md): bridge SIGKILLs, Synapse restarts,
+  // dropped network connections, replayed transactions; about 4 minutes.
+  { name: 'fault', cmd: [...MOCHA, 'test/fault/*.test.ts'], env: { TRIBUTARY_E2E_DB: 'sqlite' }, mocha: true },
 ];
 
 function run(step: Step): Promise<{ code: number; out: string }> {

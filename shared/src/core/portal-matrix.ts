@@ -19,6 +19,7 @@ import { sendFailureStatus, sendSuccessStatus } from './message-status.js';
 import { applyRelayFormat } from './relay.js';
 import { DOUBLE_PUPPET_KEY } from './portal-remote.js';
 import { handlePowerLevels } from './portal-power-levels.js';
+import { waitOutNetworkOutage } from './network-outage.js';
 
 export function matrixTxnId(eventId: string): string {
   return 'mx' + createHash('sha256').update(eventId).digest('base64url').slice(0, 30);
@@ -73,7 +74,11 @@ export async function handleMatrixEvent(portal: Portal, ev: MatrixRoomEvent): Pr
       portal: portal.key, roomId: ev.room_id, eventId: ev.event_id, sender: ev.sender, timestamp: ev.origin_server_ts,
       ...(sender.relayedFor ? { relayedFor: sender.relayedFor } : {}),
     };
-    const handled = await dispatch(portal, sender, ev, base);
+    // A new message carries a transaction id the network deduplicates, so it may be repeated even
+    // when the connection dropped mid-send; anything else only when it surely did not arrive.
+    const rel = (ev.content['m.relates_to'] ?? {}) as Record<string, unknown>;
+    const idempotent = (ev.type === 'm.room.message' || ev.type === 'm.sticker') && rel.rel_type !== 'm.replace';
+    const handled = await waitOutNetworkOutage(portal, () => dispatch(portal, sender, ev, base), { idempotent });
     if (handled) {
       if (ev.type !== 'm.room.message' && ev.type !== 'm.sticker') b.metrics?.eventBridged('matrix_to_remote', ev.type);
       else if ((ev.content['m.relates_to'] as { rel_type?: unknown } | undefined)?.rel_type === 'm.replace') b.metrics?.eventBridged('matrix_to_remote', 'edit');
@@ -111,7 +116,12 @@ function mentionsToRemote(portal: Portal, login: UserLogin) {
 
 async function handleMessage(portal: Portal, sender: Sender, ev: MatrixRoomEvent, base: MatrixEventBase): Promise<boolean> {
   const b = portal.bridge;
-  if (await b.db.messages.getByMxid(ev.event_id)) return false;
+  const recorded = await b.db.messages.getByMxid(ev.event_id);
+  if (recorded) {
+    // Sent and recorded by a run that stopped before it closed the pending send (older versions).
+    if ((await b.db.pendingSends.get(ev.event_id))?.state === 'pending') await b.db.pendingSends.markSent(ev.event_id, recorded.id);
+    return false;
+  }
   const txnId = matrixTxnId(ev.event_id);
   const existing = await b.db.pendingSends.get(ev.event_id);
   if (existing?.state === 'sent') return false;
@@ -154,12 +164,15 @@ async function handleMessage(portal: Portal, sender: Sender, ev: MatrixRoomEvent
     await b.db.pendingSends.markFailed(ev.event_id, String((err as Error).message ?? err));
     throw err;
   });
-  await b.db.messages.insertIfAbsent({
-    id: res.id, partId: '', portalId: portal.row.id, portalReceiver: portal.row.receiver, mxid: ev.event_id,
-    roomId: ev.room_id, senderId: res.sender ?? sender.login.id, senderMxid: ev.sender, timestamp: res.timestamp ?? ev.origin_server_ts,
-    editCount: 0, replyToId: msg.replyTo?.messageId ?? null, threadRootId: null, metadata: res.metadata ?? {},
+  // One database transaction: a crash between the two would leave the send pending forever.
+  await b.db.transaction(async (tx) => {
+    await tx.messages.insertIfAbsent({
+      id: res.id, partId: '', portalId: portal.row.id, portalReceiver: portal.row.receiver, mxid: ev.event_id,
+      roomId: ev.room_id, senderId: res.sender ?? sender.login.id, senderMxid: ev.sender, timestamp: res.timestamp ?? ev.origin_server_ts,
+      editCount: 0, replyToId: msg.replyTo?.messageId ?? null, threadRootId: null, metadata: res.metadata ?? {},
+    });
+    await tx.pendingSends.markSent(ev.event_id, res.id);
   });
-  await b.db.pendingSends.markSent(ev.event_id, res.id);
   if (portal.row.disappearTimerMs && portal.row.disappearType) {
     await b.db.disappearing.upsert({
       mxid: ev.event_id, roomId: ev.room_id, type: portal.row.disappearType, timerMs: portal.row.disappearTimerMs,

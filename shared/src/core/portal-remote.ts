@@ -55,14 +55,7 @@ async function handleRemoteMessage(portal: Portal, login: UserLogin, evt: Remote
     portal.log.debug({ id: evt.id }, 'ignoring duplicate remote message');
     return;
   }
-  if (evt.echoOf) {
-    const pending = await b.db.pendingSends.getByTxnId(evt.echoOf);
-    if (pending) {
-      // Our own send came back before handleMatrixMessage recorded it: record it now, send nothing.
-      await b.db.pendingSends.markSent(pending.eventId, evt.id);
-      return;
-    }
-  }
+  if (await recordEcho(portal, login, evt)) return;
   if (!portal.roomId) {
     if (evt.createPortal === false) return;
     await ensureRoom(portal, login);
@@ -70,6 +63,30 @@ async function handleRemoteMessage(portal: Portal, login: UserLogin, evt: Remote
     if ((await b.db.messages.getAllParts(portal.key, evt.id)).length > 0) return;
   }
   await sendConverted(portal, login, { id: evt.id, sender: evt.sender, timestamp: evt.timestamp, convert: evt.convert });
+}
+
+/**
+ * When a network message is the echo of a send from Matrix that was not recorded (the bridge
+ * stopped between the network's answer and its own bookkeeping, or gave up on an answer that was
+ * lost), records it against the Matrix event and returns true: it must not be bridged back.
+ */
+export async function recordEcho(portal: Portal, login: UserLogin, msg: { id: MessageId; sender: RemoteSender; timestamp: number; echoOf?: string }): Promise<boolean> {
+  if (!msg.echoOf) return false;
+  const b = portal.bridge;
+  const pending = await b.db.pendingSends.getByTxnId(msg.echoOf);
+  if (!pending) return false;
+  const roomId = portal.roomId;
+  await b.db.transaction(async (tx) => {
+    if (roomId) {
+      await tx.messages.insertIfAbsent({
+        id: msg.id, partId: '', portalId: portal.row.id, portalReceiver: portal.row.receiver, mxid: pending.eventId,
+        roomId, senderId: msg.sender.user, timestamp: msg.timestamp,
+      });
+    }
+    await tx.pendingSends.markSent(pending.eventId, msg.id);
+  });
+  portal.log.debug({ id: msg.id, eventId: pending.eventId, login: login.id }, 'recorded the echo of a send from Matrix');
+  return true;
 }
 
 /** Sends every part of a converted message and records each; used by live messages and backfill. */
@@ -294,6 +311,7 @@ async function handleRemoteBackfill(portal: Portal, login: UserLogin, evt: Remot
   if (!portal.roomId) await ensureRoom(portal, login);
   for (const msg of evt.messages) {
     if ((await portal.bridge.db.messages.getAllParts(portal.key, msg.id)).length) continue;
+    if (await recordEcho(portal, login, msg)) continue;
     await sendConverted(portal, login, msg, { backfill: true });
   }
 }

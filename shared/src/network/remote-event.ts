@@ -131,6 +131,8 @@ export interface BackfillMessage {
   id: MessageId;
   sender: RemoteSender;
   timestamp: number;
+  /** As on RemoteMessage: the network transaction id when this is a message this bridge sent. */
+  echoOf?: string;
   convert(ctx: ConvertContext): Promise<ConvertedMessage>;
   reactions?: Array<{ sender: RemoteSender; emojiId: EmojiId; emoji: string; timestamp: number }>;
 }

@@ -61,8 +61,12 @@ export class SandboxConnector implements NetworkConnector<SandboxConfig> {
     };
     let firstSync = true;
     client.on('event', (ev: WireEvent, seq: number) => enqueue(() => api.events.onEvent(seq, ev)));
-    client.on('connected', () => {
+    client.on('connected', (info: { resumed: boolean; head_seq: number }) => {
       login.setBridgeState({ stateEvent: 'CONNECTED' });
+      // Started from the network's head (first connect, or a resync): keep that as the sync
+      // position at once, or a restart before the first handled event would start from a later
+      // head and skip everything in between.
+      if (!info.resumed) enqueue(() => login.saveMetadata({ since: info.head_seq }));
       if (firstSync || meta.since === undefined) {
         firstSync = false;
         enqueue(() => syncChats(login, api));

@@ -168,6 +168,7 @@ export class SandboxAPI implements EditHandling, ReactionHandling, RedactionHand
       hasMore: res.has_more,
       messages: res.messages.filter((m) => !m.deleted).map((m) => ({
         id: makeMessageId(m.id), sender: this.events.sender(m.sender), timestamp: m.ts,
+        ...(m.sender === (this.login.id as string) && m.client_txn_id ? { echoOf: m.client_txn_id } : {}),
         convert: (ctx) => wireToMatrix(this.port, m, ctx),
       })),
     };

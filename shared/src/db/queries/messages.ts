@@ -90,10 +90,18 @@ export class MessageQueries {
     return decodeOptional(codec, (await this.table().where({ mxid: eventId }).first()) as RawRow | undefined);
   }
 
-  /** The newest message of the portal (by timestamp, then insertion order). */
-  async getLast(key: PortalKey): Promise<MessageRow | undefined> {
-    const raw = (await this.table().where(portalWhere(key))
-      .orderBy([{ column: 'timestamp', order: 'desc' }, { column: 'rowid', order: 'desc' }]).first()) as RawRow | undefined;
+  /**
+   * The newest message of the portal (by timestamp, then insertion order). `fromNetwork` leaves
+   * out messages sent from Matrix (those with a `pending_sends` row): the network places them when
+   * they arrive, possibly after network messages the bridge has not handled yet, so only a message
+   * that came from the network marks how far the network's messages have been bridged.
+   */
+  async getLast(key: PortalKey, opts: { fromNetwork?: boolean } = {}): Promise<MessageRow | undefined> {
+    let q = this.table().where(portalWhere(key));
+    if (opts.fromNetwork) {
+      q = q.whereNotExists(this.knex('pending_sends').select('event_id').whereRaw('pending_sends.event_id = messages.mxid'));
+    }
+    const raw = (await q.orderBy([{ column: 'timestamp', order: 'desc' }, { column: 'rowid', order: 'desc' }]).first()) as RawRow | undefined;
     return decodeOptional(codec, raw);
   }
 
