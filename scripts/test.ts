@@ -1,7 +1,7 @@
 /**
  * Every test, in the order that fails fastest: lint, types, generated examples, unit tests (SQLite
- * and PostgreSQL), the connector tier, then the e2e suites against a real Synapse on SQLite and
- * again on PostgreSQL, then the fault-injection suite.
+ * and PostgreSQL), the connector tier, the fixed-seed fuzz sample, then the e2e suites against a
+ * real Synapse on SQLite and again on PostgreSQL, then the fault-injection suite.
  * Prints one closing line "N passed, N failed". Steps can be picked: `npm test -- unit e2e-sqlite`.
  */
 import { spawn } from 'node:child_process';
@@ -22,6 +22,9 @@ const STEPS: Step[] = [
   { name: 'unit', cmd: [...MOCHA, 'test/unit/**/*.test.ts'], env: { TRIBUTARY_LOG_LEVEL: process.env.TRIBUTARY_LOG_LEVEL ?? 'warn' }, mocha: true },
   // Connector tier: real connector code driven through its port by fakes built from the real library.
   { name: 'connectors', cmd: [...MOCHA, 'test/connectors/**/*.test.ts'], env: { TRIBUTARY_LOG_LEVEL: process.env.TRIBUTARY_LOG_LEVEL ?? 'warn' }, mocha: true },
+  // Fixed-seed fuzz sample (docs/fuzzing.md): 2,000 cases per converter property, 1,000 requests
+  // per HTTP property, about 20 s; `npm run fuzz` is the full run.
+  { name: 'fuzz', cmd: [...MOCHA, 'test/fuzz/**/*.fuzz.ts'], env: { TRIBUTARY_LOG_LEVEL: process.env.TRIBUTARY_LOG_LEVEL ?? 'warn', TRIBUTARY_FUZZ_RUNS: '2000', TRIBUTARY_FUZZ_HTTP_RUNS: '1000', TRIBUTARY_FUZZ_SEED: '42' }, mocha: true },
   // The same unit suites and one e2e suite (bridge process included) on Node 22.
   { name: 'node22', cmd: ['bash', '-c', 'N=$(bash scripts/ensure-node22.sh) && PATH="$(dirname "$N"):$PATH" && node --version && node node_modules/.bin/mocha "test/unit/**/*.test.ts" test/e2e/core-basics.test.ts'], env: { TRIBUTARY_LOG_LEVEL: process.env.TRIBUTARY_LOG_LEVEL ?? 'warn' }, mocha: true },
   { name: 'e2e-sqlite', cmd: [...MOCHA, 'test/e2e/**/*.test.ts'], env: { TRIBUTARY_E2E_DB: 'sqlite' }, mocha: true },

@@ -4,7 +4,8 @@
  * accepts `?access_token=`, answers oversized bodies with HTML, drops to-device and MSC3202 fields,
  * and acknowledges transactions before anything is durable.
  */
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
 import { AppService } from 'matrix-appservice-bridge';
 import { getLogger } from '../logging.js';
 import { HttpError, bearerToken, readJsonObject, safeEqual, sendError, sendJson } from './http-util.js';
@@ -45,6 +46,23 @@ export class TributaryAppService extends AppService {
         sendError(res, 500, 'M_UNKNOWN', 'internal error');
       });
     };
+  }
+
+  /**
+   * Also answers requests Node's HTTP parser refuses before any handler runs (bytes that are not
+   * HTTP, an unknown method, a non-ASCII target, headers too large, broken chunking) with a JSON
+   * Matrix error, instead of Node's bare "400 Bad Request".
+   */
+  override listen(port: number, hostname: string, backlog: number, callback?: () => void): Promise<void> | undefined {
+    const result = super.listen(port, hostname, backlog, callback);
+    const server = (this as unknown as { server?: Server & { requireHostHeader?: boolean } }).server;
+    server?.on('clientError', answerClientError);
+    // Node answers an HTTP/1.1 request without Host with a bare 400 of its own (the option is read
+    // per request); nothing here depends on Host, so such a request gets our JSON answers instead.
+    if (server) server.requireHostHeader = false;
+    // Without a listener Node drops CONNECT requests without a word; nothing here is a proxy.
+    server?.on('connect', (_req: IncomingMessage, socket: Duplex) => rawAnswer(socket, 405, 'Method Not Allowed', 'M_UNRECOGNIZED', 'CONNECT is not supported'));
+    return result;
   }
 
   /** Routes outside /_matrix/app (health, provisioning, bridge state); matched by path prefix. */
@@ -115,6 +133,57 @@ export class TributaryAppService extends AppService {
     if (what === 'thirdparty') return sendError(res, 404, 'M_NOT_FOUND', 'no third-party protocols');
     throw new HttpError(404, 'M_UNRECOGNIZED', 'unknown appservice endpoint');
   }
+}
+
+/** The JSON answer to a request the HTTP parser refused (see Node's `clientError` event). */
+function answerClientError(err: NodeJS.ErrnoException, socket: Duplex): void {
+  if (err.code === 'ECONNRESET' || !socket.writable) {
+    socket.destroy();
+    return;
+  }
+  // Bytes after a complete request (a body longer than its Content-Length) fail to parse while
+  // that request is still being handled: its own answer goes out (the transaction may be stored
+  // by then), then the connection closes; an error written now would overtake it. Node's own
+  // handler checks the same private field.
+  const inFlight = (socket as unknown as { _httpMessage?: ServerResponse | null })._httpMessage;
+  if (inFlight?.req.complete) {
+    closeAfter(inFlight, socket);
+    return;
+  }
+  const [status, reason, errcode, error] =
+    err.code === 'HPE_HEADER_OVERFLOW' ? [431, 'Request Header Fields Too Large', 'M_TOO_LARGE', 'request headers too large']
+    : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? [408, 'Request Timeout', 'M_UNKNOWN', 'request timed out']
+    : [400, 'Bad Request', 'M_UNRECOGNIZED', 'malformed HTTP request'];
+  if (inFlight) {
+    // The request being handled is the broken one (its body ended early or was badly chunked):
+    // answer through its response, which the handler then finds already sent.
+    inFlight.shouldKeepAlive = false;
+    sendError(inFlight, status, errcode, error);
+    closeAfter(inFlight, socket);
+    return;
+  }
+  rawAnswer(socket, status, reason, errcode, error);
+}
+
+/** Destroys the socket once `res` has gone out (at once if it has): the parser cannot go on. */
+function closeAfter(res: ServerResponse, socket: Duplex): void {
+  if (res.writableFinished || res.closed) {
+    socket.destroy();
+    return;
+  }
+  const done = (): void => void socket.destroy();
+  res.once('finish', done);
+  res.once('close', done);
+}
+
+/**
+ * A JSON Matrix error written straight to a socket no ServerResponse owns, which is then closed:
+ * the parser has stopped reading it, so a client that hangs up would never be noticed.
+ */
+function rawAnswer(socket: Duplex, status: number, reason: string, errcode: string, error: string): void {
+  const body = JSON.stringify({ errcode, error });
+  socket.once('finish', () => socket.destroy());
+  socket.end(`HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
 }
 
 function safeDecode(s: string): string {

@@ -4,6 +4,7 @@
  */
 import { formattedToHtml } from './format/formatted-to-html.js';
 import { htmlToFormatted } from './format/html-to-formatted.js';
+import { cleanText } from './format/text-clean.js';
 import type { FormattedText, TextEntity } from './format/formatted-text.js';
 
 export type MentionMapper = (id: string) => string | undefined;
@@ -18,7 +19,8 @@ export function contentToFormatted(content: Record<string, unknown>, toRemote: M
     // Only a reply carries a fallback; a plain message may itself start with "> ".
     const rel = content['m.relates_to'] as Record<string, unknown> | undefined;
     const isReply = typeof rel === 'object' && rel !== null && typeof rel['m.in_reply_to'] === 'object' && rel['m.in_reply_to'] !== null;
-    ft = { text: isReply ? stripReplyFallback(body) : body, entities: [] };
+    // Cleaned as htmlToFormatted cleans: no control characters or lone surrogates reach a network.
+    ft = { text: cleanText(isReply ? stripReplyFallback(body) : body), entities: [] };
   }
   return mapMentions(ft, toRemote);
 }

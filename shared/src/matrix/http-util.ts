@@ -45,13 +45,19 @@ export async function readBody(req: IncomingMessage, maxBytes: number): Promise<
   }
   const chunks: Buffer[] = [];
   let total = 0;
-  for await (const chunk of req) {
-    total += (chunk as Buffer).length;
-    if (total > maxBytes) {
-      req.resume();
-      throw new HttpError(413, 'M_TOO_LARGE', `request body exceeds the limit of ${maxBytes} bytes`);
+  try {
+    for await (const chunk of req) {
+      total += (chunk as Buffer).length;
+      if (total > maxBytes) {
+        req.resume();
+        throw new HttpError(413, 'M_TOO_LARGE', `request body exceeds the limit of ${maxBytes} bytes`);
+      }
+      chunks.push(chunk as Buffer);
     }
-    chunks.push(chunk as Buffer);
+  } catch (err) {
+    // The client went away mid-body ("aborted"): its fault, not an internal error.
+    if (err instanceof HttpError) throw err;
+    throw new HttpError(400, 'M_NOT_JSON', 'request body ended early');
   }
   return Buffer.concat(chunks);
 }

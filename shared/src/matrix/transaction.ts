@@ -46,9 +46,21 @@ export interface ParsedTransaction {
 }
 
 const MAX_ID = 255;
+/**
+ * Deepest nesting of arrays and objects accepted in a body. Synapse's JSON parser (Python's) stops
+ * near 1,000 levels, so nothing it sends nests this deep; deeper values overflowed the stack of
+ * JSON.stringify when the transaction was stored, a 500 instead of a 400 (found by fuzzing).
+ */
+export const MAX_NESTING = 1024;
 const isObj = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
+/**
+ * Control characters and surrogate halves without their partner: no homeserver sends them in an
+ * id, and a lone surrogate is stored as U+FFFD, so two different ids would become one row key.
+ */
+// eslint-disable-next-line no-control-regex -- control characters are what is refused
+const BAD_ID_CHAR = /[\u0000-\u001f\u007f-\u009f]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 const isId = (v: unknown, sigil: string): v is string =>
-  typeof v === 'string' && v.length > 1 && v.length <= MAX_ID && v.startsWith(sigil) && !/\s/.test(v) && !v.includes('\u0000');
+  typeof v === 'string' && v.length > 1 && v.length <= MAX_ID && v.startsWith(sigil) && !/\s/.test(v) && !BAD_ID_CHAR.test(v);
 
 function bad(msg: string): never {
   throw new HttpError(400, 'M_BAD_JSON', msg);
@@ -79,7 +91,22 @@ function parseList<T>(body: Record<string, unknown>, keys: string[], parse: (v: 
   return [];
 }
 
+/** True when `value` nests arrays/objects deeper than `limit` levels; iterative, stops early. */
+export function nestsDeeperThan(value: unknown, limit: number): boolean {
+  const stack: Array<[unknown, number]> = [[value, 1]];
+  for (let item = stack.pop(); item !== undefined; item = stack.pop()) {
+    const [v, depth] = item;
+    if (typeof v !== 'object' || v === null) continue;
+    if (depth > limit) return true;
+    for (const child of Array.isArray(v) ? v : Object.values(v)) {
+      if (typeof child === 'object' && child !== null) stack.push([child, depth + 1]);
+    }
+  }
+  return false;
+}
+
 export function parseTransaction(body: Record<string, unknown>): ParsedTransaction {
+  if (nestsDeeperThan(body, MAX_NESTING)) bad(`the body nests deeper than ${MAX_NESTING} levels`);
   if (body.events === undefined) bad('events is required');
   const events = parseList(body, ['events'], parseRoomEvent);
   const ephemeral = parseList(body, ['ephemeral', 'de.sorunome.msc2409.ephemeral'], (v, i) => {

@@ -9,14 +9,18 @@
  * - pre: ```` ```x``` ````, or ```` ```\nx\n``` ```` when x has lines; the language is lost.
  * - blockquote: "> " on each line, on lines of its own; nested quotes are flattened.
  * - underline, spoiler: plain text (WhatsApp has neither). link: "text (url)", or the text
- *   alone when it is the URL. mention: "@<user part of the JID>". room_mention: "@all".
+ *   alone when it is the URL (a URL the core would not link is dropped, its text kept).
+ *   mention: "@<user part of the JID>". room_mention: "@all".
+ * - Control characters other than \n and \t are removed and lone surrogates replaced (cleanText).
  * - Literal text is escape-free; where a literal `* _ ~ \`` would be read as a marker (or
  *   "> " would start a quote), a ZWSP (U+200B) goes on its inner side(s) so it stays text.
  *   Nothing inside code, pre, URLs or mentions is changed except to keep a fence closed.
  * Formatting inside code/pre is dropped, as are markers around a blockquote and a marker
  * nested in the same marker.
  */
-import { normalizeEntities, type FormattedText, type TextEntity } from '@tributary/core/matrix/format/index';
+import {
+  cleanFormattedText, cleanText, normalizeEntities, safeLinkUrl, type FormattedText, type TextEntity,
+} from '@tributary/core/matrix/format/index';
 import {
   canClose,
   canOpen,
@@ -85,7 +89,9 @@ function prepare(text: string, input: readonly TextEntity[]): TextEntity[] {
     if (stack.some((a) => a.type === 'code' || a.type === 'pre' || a.type === 'mention' || a.type === 'room_mention')) continue;
     if (e.type === 'code' && /[`\n]/.test(text.slice(e.offset, e.offset + e.length))) e.type = 'pre';
     if ((isInline(e.type) || e.type === 'blockquote') && stack.some((a) => a.type === e.type)) continue;
-    if (e.type === 'link' && (typeof e.url !== 'string' || e.url.length === 0)) continue;
+    // A link's URL is written out as text: only one the core would link (scheme allowlist, no
+    // control characters or line breaks) is kept; otherwise its text stays, unlinked.
+    if (e.type === 'link' && safeLinkUrl(e.url) === undefined) continue;
     if (e.type === 'mention' && typeof e.userId !== 'string') continue;
     if (e.type === 'blockquote') for (const a of stack) if (isInline(a.type)) dropped.add(a);
     stack.push(e);
@@ -220,7 +226,7 @@ class Writer {
       if (n.end < this.source.length && this.source.charAt(n.end) !== '\n') this.emit('\n', LIT);
     } else if (e.type === 'link') {
       this.range(e.offset, n.end, n.children);
-      const url = e.url ?? '';
+      const url = safeLinkUrl(e.url) ?? '';
       const bare = url.replace(/^(https?:\/\/|mailto:)/i, '');
       if (content !== url && content !== bare) this.emit(` (${url})`, VERBATIM);
     } else if (e.type === 'mention') {
@@ -229,7 +235,7 @@ class Writer {
       const custom = this.opts.mentionText ? safeCall(() => this.opts.mentionText?.(jid)) : undefined;
       const token = typeof custom === 'string' && custom.length > 0 ? custom : `@${jidUserPart(jid)}`;
       if (!this.mentions.includes(jid)) this.mentions.push(jid);
-      this.emit(token.replace(/\n/g, ' '), VERBATIM);
+      this.emit(cleanText(token).replace(/\n/g, ' '), VERBATIM);
     } else if (e.type === 'room_mention') {
       this.everyone = true;
       this.emit(EVERYONE_TEXT, VERBATIM);
@@ -336,9 +342,14 @@ function escapeOnce(text: string, kinds: Uint8Array): { text: string; kinds: Uin
  * everyone. Never throws; entities are normalised first (see wa-markup.ts for the rules).
  */
 export function formatWhatsAppText(ft: FormattedText, opts: WhatsAppFormatOptions): WhatsAppOutgoingText {
-  const source = typeof ft?.text === 'string' ? ft.text : '';
+  // Control characters (a CR, an escape, C1) and lone surrogates go before anything is written.
+  const clean = cleanFormattedText({
+    text: typeof ft?.text === 'string' ? ft.text : '',
+    entities: Array.isArray(ft?.entities) ? ft.entities : [],
+  });
+  const source = clean.text;
   try {
-    const entities = prepare(source, Array.isArray(ft.entities) ? ft.entities : []);
+    const entities = prepare(source, clean.entities);
     const writer = new Writer(source, opts);
     writer.range(0, source.length, buildTree(entities));
     let state = writer.finish();

@@ -12,7 +12,7 @@ import { plain, type FormattedText, type TextEntity } from './formatted-text.js'
 import { mentionUserId, safeLinkUrl } from './links.js';
 import { findRoomMentions } from './room-mentions.js';
 import { TextBuilder, type OpenEntity } from './text-builder.js';
-import { cleanText, cutInput, ELLIPSIS, resolveLimits, type ParseLimits } from './text-clean.js';
+import { cleanText, cutInput, ELLIPSIS, inputString, resolveLimits, type ParseLimits } from './text-clean.js';
 
 interface ListState {
   ordered: boolean;
@@ -259,7 +259,7 @@ class HtmlReader {
  */
 export function htmlToFormatted(html: string, opts?: ParseLimits): FormattedText {
   const { maxLength, maxDepth } = resolveLimits(opts);
-  const { text: input, cut } = cutInput(typeof html === 'string' ? html : String(html ?? ''), maxLength);
+  const { text: input, cut } = cutInput(inputString(html), maxLength);
   try {
     const reader = new HtmlReader(maxDepth);
     const parser = new Parser(

@@ -18,3 +18,4 @@ export { sanitizeHtml } from './sanitize-html.js';
 export { ALLOWED_ATTRIBUTES, ALLOWED_TAGS } from './allowlist.js';
 export { ALLOWED_LINK_SCHEMES, isMxcUri, isValidUserId, mentionUrl, mentionUserId, safeLinkUrl } from './links.js';
 export { cleanText, escapeHtml, type ParseLimits } from './text-clean.js';
+export { cleanFormattedText } from './clean-formatted.js';

@@ -9,11 +9,22 @@ export const ALLOWED_LINK_SCHEMES: ReadonlySet<string> = new Set(['http', 'https
 const MAX_URL_LENGTH = 8192;
 const MAX_USER_ID_LENGTH = 255;
 
-/** True when `s` holds an ASCII control character or DEL (invalid anywhere in a URL). */
+/**
+ * True when `s` holds a control character (C0, DEL, C1) or a surrogate half without its partner:
+ * invalid anywhere in a URL, and the URL ends up as text too (link text, network markup), where
+ * cleanText would have removed them.
+ */
 function hasControl(s: string): boolean {
   for (let i = 0; i < s.length; i++) {
     const code = s.charCodeAt(i);
-    if (code < 0x20 || code === 0x7f) return true;
+    if (code < 0x20 || (code >= 0x7f && code <= 0x9f)) return true;
+    if (code >= 0xd800 && code <= 0xdbff) {
+      const next = s.charCodeAt(i + 1);
+      if (!(next >= 0xdc00 && next <= 0xdfff)) return true;
+      i++;
+    } else if (code >= 0xdc00 && code <= 0xdfff) {
+      return true;
+    }
   }
   return false;
 }
@@ -21,7 +32,8 @@ function hasControl(s: string): boolean {
 /**
  * The URL, trimmed, when it is absolute with an allowed scheme; otherwise undefined.
  * Browsers ignore leading spaces and controls and strip tabs and newlines inside a URL
- * ("java\tscript:"), so a URL containing any control character is refused outright.
+ * ("java\tscript:"), so a URL containing any control character (or a lone surrogate) is
+ * refused outright.
  */
 export function safeLinkUrl(raw: string | undefined): string | undefined {
   if (typeof raw !== 'string') return undefined;

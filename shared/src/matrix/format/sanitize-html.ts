@@ -6,7 +6,7 @@
 import { Parser } from 'htmlparser2';
 import { ALLOWED_ATTRIBUTES, ALLOWED_TAGS, DROPPED_WITH_CONTENT, VOID_TAGS, checkAttribute } from './allowlist.js';
 import { isMxcUri, mentionUrl, mentionUserId, safeLinkUrl } from './links.js';
-import { cleanText, cutInput, ELLIPSIS, escapeHtml, resolveLimits, type ParseLimits } from './text-clean.js';
+import { cleanText, cutInput, ELLIPSIS, inputString, escapeHtml, resolveLimits, type ParseLimits } from './text-clean.js';
 
 interface Frame {
   name: string;
@@ -88,7 +88,7 @@ class Sanitizer {
  */
 export function sanitizeHtml(html: string, opts?: ParseLimits): string {
   const { maxLength, maxDepth } = resolveLimits(opts);
-  const { text: input, cut } = cutInput(typeof html === 'string' ? html : String(html ?? ''), maxLength);
+  const { text: input, cut } = cutInput(inputString(html), maxLength);
   try {
     const sanitizer = new Sanitizer(maxDepth);
     const parser = new Parser(

@@ -31,6 +31,8 @@ export class TextBuilder {
   private pendingNewlines = 0;
   private pendingSpace = '';
   private pendingSpaceHard = false;
+  /** Spaces typed right before a `<br>`: text, but only once something follows the break. */
+  private pendingLineSpace = '';
   private pendingPrefix = '';
   /** How many of the waiting entities were opened before the prefix, and so contain it. */
   private prefixOuterCount = 0;
@@ -54,6 +56,8 @@ export class TextBuilder {
 
   /** Writes what is pending in front of real text, then starts the waiting entities. */
   private flushPending(): void {
+    this.append(this.pendingLineSpace);
+    this.pendingLineSpace = '';
     if (this.pendingNewlines > 0 && this.length > 0) this.append('\n'.repeat(this.pendingNewlines));
     this.pendingNewlines = 0;
     if (this.pendingPrefix.length > 0) {
@@ -132,13 +136,14 @@ export class TextBuilder {
   /** `<br>` or a newline inside <pre>. */
   lineBreak(): void {
     if (this.pendingSpaceHard && this.pendingSpace.length > 0 && this.pendingNewlines === 0) {
-      // Spaces typed before a line break are text; write them without starting entities.
-      this.append(this.pendingSpace);
+      // Spaces typed before a line break are text, written (outside the entities that start
+      // after them) only when text follows: at the very end they would be trailing whitespace.
+      this.pendingLineSpace += this.pendingSpace;
     }
     this.pendingSpace = '';
     this.atBlockBoundary = false;
     this.freshBlock = false;
-    if (this.length > 0) this.pendingNewlines += 1;
+    if (this.length > 0 || this.pendingLineSpace.length > 0) this.pendingNewlines += 1;
   }
 
   /** A marker ("• ", "2. ") written before the next text of a list item. */

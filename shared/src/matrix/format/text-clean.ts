@@ -17,6 +17,21 @@ export function resolveLimits(opts: ParseLimits | undefined): { maxLength: numbe
   return { maxLength: pick(opts?.maxLength, DEFAULT_MAX_LENGTH), maxDepth: pick(opts?.maxDepth, DEFAULT_MAX_DEPTH) };
 }
 
+/**
+ * The HTML string to read from an untyped caller: a string as is, other values as `String` makes
+ * them, and '' for null, undefined and values that cannot be converted (an object without a
+ * prototype makes `String` throw).
+ */
+export function inputString(value: unknown): string {
+  if (typeof value === 'string') return value;
+  if (value === null || value === undefined) return '';
+  try {
+    return String(value);
+  } catch {
+    return '';
+  }
+}
+
 /** Cuts `input` to at most `maxLength` code units without splitting a surrogate pair. */
 export function cutInput(input: string, maxLength: number): { text: string; cut: boolean } {
   if (input.length <= maxLength) return { text: input, cut: false };
@@ -26,8 +41,8 @@ export function cutInput(input: string, maxLength: number): { text: string; cut:
   return { text: input.slice(0, end), cut: true };
 }
 
-/** C0 controls except \t and \n, DEL and the C1 controls. */
-function isUnwantedControl(code: number): boolean {
+/** C0 controls except \t and \n, DEL and the C1 controls: what cleanText removes. */
+export function isUnwantedControl(code: number): boolean {
   return (code < 0x20 && code !== 0x09 && code !== 0x0a) || (code >= 0x7f && code <= 0x9f);
 }
 
