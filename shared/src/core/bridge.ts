@@ -353,9 +353,9 @@ export class Bridge implements BridgeHandle<unknown> {
     await Promise.all([...this.logins.values()].map((l) => l.client.disconnect().catch(() => undefined)));
   }
 
-  /** Resolves when every portal queue is idle (tests, shutdown). */
+  /** Resolves when every portal queue is idle and its trailing sends are done (tests, shutdown). */
   async idle(): Promise<void> {
     await this.intake.drained();
-    await Promise.all([...this.portals.values()].map((p) => p.queue.idle()));
+    await Promise.all([...this.portals.values()].map((p) => p.settled()));
   }
 }

@@ -29,7 +29,10 @@ export class MatrixRouter implements IntakeDispatcher {
     const portal = await this.bridge.getPortalByRoom(ev.room_id);
     const body = ev.type === 'm.room.message' && typeof ev.content.body === 'string' ? ev.content.body : undefined;
     if (this.bridge.commands && body !== undefined && !this.bridge.isGhost(ev.sender) && ev.sender !== this.bridge.botMxid) {
-      const user = await this.bridge.db.users.getByManagementRoom(ev.room_id);
+      // A portal room is never a management room (handleBotMembership only picks rooms that are
+      // not portals), so portal messages skip the lookup: this loop dispatches one event at a
+      // time, and a database read per message here capped Matrix -> network throughput.
+      const user = portal ? undefined : await this.bridge.db.users.getByManagementRoom(ev.room_id);
       const prefixed = body.startsWith(this.bridge.config.bridge.command_prefix + ' ') || body === this.bridge.config.bridge.command_prefix;
       if ((user && user.mxid === ev.sender) || prefixed) {
         const run = () => this.bridge.commands!.handle(ev, { portal, isManagementRoom: !!user }).catch((err) => this.bridge.log.error({ err }, 'command failed'));

@@ -82,7 +82,8 @@ export async function handleMatrixEvent(portal: Portal, ev: MatrixRoomEvent): Pr
     if (handled) {
       if (ev.type !== 'm.room.message' && ev.type !== 'm.sticker') b.metrics?.eventBridged('matrix_to_remote', ev.type);
       else if ((ev.content['m.relates_to'] as { rel_type?: unknown } | undefined)?.rel_type === 'm.replace') b.metrics?.eventBridged('matrix_to_remote', 'edit');
-      await sendSuccessStatus(b, status);
+      // The status trails the queue: the portal's next event need not wait for this round trip.
+      await portal.sendTrailing(() => sendSuccessStatus(b, status));
     }
   } catch (err) {
     await sendFailureStatus(b, status, err);

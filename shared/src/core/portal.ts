@@ -29,6 +29,8 @@ export class Portal {
   readonly puppetReceipts = new Map<string, string>();
   /** Set by Bridge.deletePortal; queued remote events then move to a fresh portal. */
   deleted = false;
+  /** Sends started by sendTrailing that have not finished. */
+  private readonly trailing = new Set<Promise<void>>();
 
   constructor(readonly bridge: Bridge, public row: PortalRow) {
     this.log = bridge.log.child({ portal: row.id, receiver: row.receiver || undefined });
@@ -52,6 +54,26 @@ export class Portal {
   async update(patch: Partial<PortalRow>): Promise<void> {
     this.row = { ...this.row, ...patch };
     await this.bridge.db.portals.update(this.key, patch);
+  }
+
+  /**
+   * Starts `send` beside the queue rather than in it, for work the next event need not wait for
+   * (a message's success status: another homeserver round trip, which held each Matrix message
+   * of the portal behind the previous one's). Resolves once it has started; waits first, for the
+   * oldest to finish, while `portal_queue_size` are already in flight. Failures are only logged.
+   */
+  async sendTrailing(send: () => Promise<void>): Promise<void> {
+    while (this.trailing.size >= this.bridge.config.bridge.portal_queue_size) await Promise.race(this.trailing);
+    const p: Promise<void> = send()
+      .catch((err: unknown) => this.log.debug({ err }, 'trailing send failed'))
+      .finally(() => this.trailing.delete(p));
+    this.trailing.add(p);
+  }
+
+  /** Resolves when the queue is idle and every trailing send has finished. */
+  async settled(): Promise<void> {
+    await this.queue.idle();
+    while (this.trailing.size) await Promise.all(this.trailing);
   }
 
   /** Runs a function inside the portal's queue, after everything queued before it. */
