@@ -7,9 +7,9 @@
  * same room, made right after a restart without a gap (the same start-up work runs beside both);
  * both are timed from the first to the last event the person's sync sees.
  *
- * Live latency while it runs (a second backfill): other contacts' messages (every 500 ms) from
- * network send to Matrix, compared with the same probes after a restart without a backfill
- * (a freshly started bridge is compared with a freshly started bridge).
+ * Live latency while it runs: other contacts' messages (every 500 ms, the bench portals) from
+ * network send to Matrix, during the bridge's backfill and during the raw sends (the same load on
+ * Synapse without the bridge doing the backfill). Repetitions alternate; the rates' medians count.
  */
 import { Arrivals, runPrefix, watchMatrix } from './arrivals.js';
 import type { BenchContext, BenchPortal } from './context.js';
@@ -17,14 +17,15 @@ import type { Contact } from './portals.js';
 import { appserviceSend, textContent } from './matrix.js';
 import { bridgeDbPath, createContacts, networkSend, PERSON_ACCOUNT, waitForPortals, withDb } from './portals.js';
 import { sleep } from './stats.js';
+import { interleave } from './phase-throughput.js';
 
 export interface BackfillResult {
   messages: number;
-  bridgeRate: number;
-  rawRate: number;
-  bridgeSeconds: number;
+  bridgeRates: number[];
+  rawRates: number[];
+  /** Live probe latencies while the bridge backfilled, and while the raw sends ran. */
   liveDuring: number[];
-  liveAfterRestart: number[];
+  liveDuringRaw: number[];
 }
 
 /** Stops the bridge, runs `gap` while it is down, skips the network's replay, starts it again. */
@@ -68,8 +69,8 @@ function spanRate(arrivals: Arrivals, markers: string[]): { rate: number; second
   return { rate: (markers.length - 1) / seconds, seconds };
 }
 
-/** One backfill of `n` messages (restart with a gap); resolves with its rate, and the live probe latencies when `probe`. */
-async function bridgeBackfill(ctx: BenchContext, contact: Contact, n: number, probe: boolean): Promise<{ rate: number; seconds: number; live: number[] }> {
+/** One backfill of `n` messages (restart with a gap), with live probes while it runs. */
+async function bridgeBackfill(ctx: BenchContext, contact: Contact, n: number): Promise<{ rate: number; seconds: number; live: number[] }> {
   const { stack } = ctx;
   const prefix = runPrefix('bf-bridge');
   const markers = Array.from({ length: n }, (_, i) => `${prefix}${i}`);
@@ -82,8 +83,37 @@ async function bridgeBackfill(ctx: BenchContext, contact: Contact, n: number, pr
     const all = arrivals.waitAll(markers, 120_000);
     let finished = false;
     void all.then(() => (finished = true), () => (finished = true));
-    const live = probe ? await liveProbes(ctx, ctx.portals, () => finished, 600_000) : [];
+    const live = await liveProbes(ctx, ctx.portals, () => finished, 600_000);
     await all;
+    return { ...spanRate(arrivals, markers), live };
+  } finally {
+    off();
+  }
+}
+
+/**
+ * The raw counterpart: a restart without a gap (the same start-up work), then sequential
+ * appservice sends of `n` messages with `ts` by the same ghost into the same room, with the same
+ * live probes while they run.
+ */
+async function rawBackfill(ctx: BenchContext, contact: Contact, room: string, n: number): Promise<{ rate: number; seconds: number; live: number[] }> {
+  const { stack } = ctx;
+  const prefix = runPrefix('bf-raw');
+  const markers = Array.from({ length: n }, (_, i) => `${prefix}${i}`);
+  const arrivals = new Arrivals(prefix);
+  const off = watchMatrix(ctx.sync, arrivals);
+  try {
+    await restartWithGap(ctx);
+    let finished = false;
+    const sends = (async () => {
+      const ts0 = Date.now() - 3_600_000;
+      for (let i = 0; i < n; i++) {
+        await appserviceSend(stack.synapse.baseUrl, stack.asToken, room, stack.ghost(contact.account), textContent(markers[i]!), ts0 + i);
+      }
+      await arrivals.waitAll(markers);
+    })().finally(() => (finished = true));
+    const live = await liveProbes(ctx, ctx.portals, () => finished, 600_000);
+    await sends;
     return { ...spanRate(arrivals, markers), live };
   } finally {
     off();
@@ -102,33 +132,21 @@ export async function runBackfill(ctx: BenchContext): Promise<BackfillResult> {
   networkSend(stack, contact!.account, contact!.chat, `${first}0`);
   await seenFirst;
 
-  // The rate, with nothing else going on.
-  const bridge = await bridgeBackfill(ctx, contact!, n, false);
-  ctx.log(`backfill of ${n}: bridge ${bridge.rate.toFixed(1)} ev/s over ${bridge.seconds.toFixed(1)} s`);
-
-  // Raw: sequential appservice sends of the same history into the same room, started right after
-  // a restart without a gap, so they meet the same start-up work (the bridge resyncs every chat).
-  const rawPrefix = runPrefix('bf-raw');
-  const rawMarkers = Array.from({ length: n }, (_, i) => `${rawPrefix}${i}`);
-  const rawArrivals = new Arrivals(rawPrefix);
-  const offRaw = watchMatrix(ctx.sync, rawArrivals);
-  try {
-    await restartWithGap(ctx);
-    const ts0 = Date.now() - 3_600_000;
-    for (let i = 0; i < n; i++) {
-      await appserviceSend(stack.synapse.baseUrl, stack.asToken, room, stack.ghost(contact!.account), textContent(rawMarkers[i]!), ts0 + i);
-    }
-    await rawArrivals.waitAll(rawMarkers);
-  } finally {
-    offRaw();
-  }
-  const raw = spanRate(rawArrivals, rawMarkers);
-  ctx.log(`backfill of ${n}: raw ${raw.rate.toFixed(1)} ev/s`);
-
-  // Live messages in the other portals while another backfill runs, then after a plain restart
-  // for as long (at least 10 s).
-  const during = await bridgeBackfill(ctx, contact!, n, true);
-  await restartWithGap(ctx);
-  const liveAfterRestart = await liveProbes(ctx, ctx.portals, () => false, Math.max(10_000, during.seconds * 1000));
-  return { messages: n, bridgeRate: bridge.rate, rawRate: raw.rate, bridgeSeconds: bridge.seconds, liveDuring: during.live, liveAfterRestart };
+  const out: BackfillResult = { messages: n, bridgeRates: [], rawRates: [], liveDuring: [], liveDuringRaw: [] };
+  const bridge = async () => {
+    const r = await bridgeBackfill(ctx, contact!, n);
+    out.liveDuring.push(...r.live);
+    ctx.log(`backfill of ${n}: bridge ${r.rate.toFixed(1)} ev/s over ${r.seconds.toFixed(1)} s`);
+    return r.rate;
+  };
+  const raw = async () => {
+    const r = await rawBackfill(ctx, contact!, room, n);
+    out.liveDuringRaw.push(...r.live);
+    ctx.log(`backfill of ${n}: raw ${r.rate.toFixed(1)} ev/s over ${r.seconds.toFixed(1)} s`);
+    return r.rate;
+  };
+  const rates = await interleave(ctx.args.reps, bridge, raw);
+  out.bridgeRates = rates.bridge;
+  out.rawRates = rates.raw;
+  return out;
 }

@@ -41,7 +41,7 @@ function baselineLegend(): string {
     '- Matrix → remote delivery and acknowledgement: the same 100-event transactions posted to a raw appservice process that reads the body, answers 200 and forwards each message to the same contacts over the same sandbox wire client;',
     '- added latency: the raw path at the same moment (alternating messages), bridge minus raw; the ratio is bridge / raw;',
     '- memory: the bridge\'s own heap before the portals were added; soak: heap at the first sample;',
-    '- start-up: the same bridge and login with an empty database; live latency during backfill: the same probes after a restart without a backfill.',
+    '- start-up: the same bridge and login with an empty database; live latency during backfill: the same probes while the raw sends of the backfill baseline run.',
   ].join('\n');
 }
 

@@ -120,6 +120,8 @@ export async function startStack(opts: StackOptions = {}): Promise<BenchStack> {
   await writeFile(files.raw, stringify({
     id: 'benchraw', url: `http://127.0.0.1:${rawPort}`, as_token: generateToken(), hs_token: rawHsToken,
     sender_localpart: 'benchraw', rate_limited: false,
+    // The bridge registration's flags too, so Synapse builds both paths' transactions alike.
+    receive_ephemeral: true, 'de.sorunome.msc2409.push_ephemeral': true, 'org.matrix.msc3202': true,
     namespaces: { users: [], aliases: [], rooms: [{ regex: '!.*', exclusive: false }] },
   }));
   const synapse = await startSynapse({ registrationFiles: Object.values(files), dataDir: join(dir, 'synapse') });
