@@ -1,0 +1,2 @@
+/** The Meta web client: re-exports are added as the modules land. */
+export {};
