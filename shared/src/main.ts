@@ -22,6 +22,8 @@ import { mountProvisioning } from './provisioning/index.js';
 import { mountLoginPage } from './web/login-page.js';
 import { PromBridgeMetrics, startMetricsServer } from './metrics/index.js';
 import { StatePusher } from './core/state-push.js';
+import type { BridgeCrypto } from './crypto/bridge-crypto.js';
+import { resumeLateEvents } from './core/portal-encrypted.js';
 
 export interface RunOptions {
   argv?: string[];
@@ -126,6 +128,13 @@ export async function runBridge(connector: NetworkConnector<unknown>, opts: RunO
     bridge.states.onChange((s) => void pusher.push(s));
   }
 
+  // Transactions can arrive before the crypto machines are open; their to-device messages (room
+  // keys) must not be acknowledged unseen, so the hook waits for them.
+  const cryptoReady = deferred<BridgeCrypto>();
+  if (config.encryption.allow) {
+    bridge.intake.crypto = { onTransactionData: async (data) => (await cryptoReady.promise).onTransactionData(data) };
+  }
+
   const mab = new MabBridge({
     homeserverUrl: config.homeserver.address,
     domain: config.homeserver.domain,
@@ -171,6 +180,17 @@ export async function runBridge(connector: NetworkConnector<unknown>, opts: RunO
   await bridge.api.setDisplayName(bridge.botMxid, config.appservice.bot.displayname).catch(() => undefined);
   if (config.appservice.bot.avatar) await bridge.api.setAvatarUrl(bridge.botMxid, config.appservice.bot.avatar).catch(() => undefined);
 
+  if (config.encryption.allow) {
+    try {
+      await startCrypto(bridge, config, cryptoReady);
+    } catch (err) {
+      cryptoReady.reject(err as Error);
+      await appservice.close().catch(() => undefined);
+      await db.close();
+      throw new StartupError(`End-to-bridge encryption could not start: ${(err as Error).message}`);
+    }
+  }
+
   connector.init(bridge);
   await connector.start();
   await bridge.startLogins();
@@ -184,6 +204,7 @@ export async function runBridge(connector: NetworkConnector<unknown>, opts: RunO
     async stop() {
       provisioning?.stop();
       await bridge.stop();
+      await bridge.crypto?.stop().catch(() => undefined);
       await connector.stop?.();
       await appservice.close().catch(() => undefined);
       await metricsServer?.close();
@@ -191,6 +212,33 @@ export async function runBridge(connector: NetworkConnector<unknown>, opts: RunO
       await db.close();
     },
   };
+}
+
+function deferred<T>(): { promise: Promise<T>; resolve: (v: T) => void; reject: (e: Error) => void } {
+  let resolve!: (v: T) => void;
+  let reject!: (e: Error) => void;
+  const promise = new Promise<T>((res, rej) => { resolve = res; reject = rej; });
+  promise.catch(() => undefined);
+  return { promise, resolve, reject };
+}
+
+/** Opens the bot's crypto device and hooks encryption into sends, intake and portals. */
+async function startCrypto(bridge: Bridge, config: CoreConfig, ready: ReturnType<typeof deferred<BridgeCrypto>>): Promise<void> {
+  // Loaded only when encryption is on: the wasm module is large.
+  const { BridgeCrypto } = await import('./crypto/bridge-crypto.js');
+  const crypto = await BridgeCrypto.create({
+    api: bridge.api, kv: bridge.db.kv, config: config.encryption, botMxid: bridge.botMxid,
+    storeDir: resolveDataPath(config, 'crypto-store'), storeKeyFile: resolveDataPath(config, config.encryption.store_key_file),
+    isBridgeUser: (mxid) => mxid === bridge.botMxid || bridge.isGhost(mxid),
+    isPortalRoom: (roomId) => bridge.isPortalRoomCached(roomId),
+    displayName: (mxid) => `${bridge.connector.name.displayName} bridge${mxid === bridge.botMxid ? '' : ' (contact)'}`,
+    log: getLogger('crypto'),
+  });
+  bridge.crypto = crypto;
+  bridge.api.encryptor = (roomId, type, content, asUser) => crypto.wrap(roomId, type, content, asUser);
+  ready.resolve(crypto);
+  const late = await resumeLateEvents(bridge);
+  getLogger('crypto').info({ device: crypto.botDeviceId, waitingForKeys: late }, 'end-to-bridge encryption ready');
 }
 
 /** `registration.yaml` -> `registration-doublepuppet.yaml`, beside it. */

@@ -153,17 +153,25 @@ function encryptionSection() {
     require: z.boolean().default(false)
       .describe('Refuse unencrypted messages in portal rooms.'),
     store_key_file: nonEmpty().default('crypto-store.key')
-      .describe('File holding the key that encrypts the crypto store, relative to data_dir.'),
+      .describe('File holding the key that encrypts the crypto store, relative to data_dir; generated once, keep it\n'
+        + 'outside backups of the database. Losing it means new devices for the bot and every ghost.'),
     share_keys_with: z.enum(['cross-signed', 'verified', 'all']).default('cross-signed')
-      .describe('Which devices get room keys: cross-signed, verified or all.'),
+      .describe('Which devices get room keys: cross-signed (by their owner), verified (by the bridge) or all.'),
+    decrypt_trust: z.enum(['untrusted', 'cross-signed-or-legacy', 'cross-signed']).default('untrusted')
+      .describe('Which senders\' devices the bridge accepts messages from: untrusted (any), cross-signed-or-legacy\n'
+        + '(cross-signed, or a user without cross-signing), cross-signed (only devices their owner cross-signed).'),
+    max_live_devices: intIn(1).default(100)
+      .describe('Most bridge devices (the bot and ghosts) kept open in memory; idle ones are closed and reopened from disk.'),
     rotation: z.strictObject({
       period_ms: intIn(60_000).default(604_800_000)
         .describe('Rotate the outbound group session after this many milliseconds.'),
       messages: intIn(1).default(100)
         .describe('Rotate the outbound group session after this many messages.'),
     }).prefault({}).describe('Megolm session rotation.'),
-    undecryptable_notice_after_seconds: intIn(0).default(60)
-      .describe('Tell the sender when a message stays undecryptable this long; 0 disables.'),
+    undecryptable_notice_after_seconds: intIn(0).default(30)
+      .describe('How long a portal waits for the missing room key of an encrypted message before telling the\n'
+        + 'sender it could not be decrypted (later events of that portal wait behind it, so order is kept).\n'
+        + 'A key that arrives later still gets the message bridged.'),
   }).superRefine((enc, ctx) => {
     if ((enc.default || enc.require) && !enc.allow) {
       ctx.addIssue({ code: 'custom', path: ['allow'], input: enc.allow, message: 'must be true when default or require is true' });

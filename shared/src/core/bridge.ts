@@ -28,6 +28,7 @@ import type { CommandProcessor } from '../commands/processor.js';
 import { catchUp } from './portal-backfill.js';
 import { ensureRoom } from './portal-room.js';
 import type { BridgeMetrics } from '../metrics/bridge-metrics.js';
+import type { BridgeCrypto } from '../crypto/bridge-crypto.js';
 
 export class Bridge implements BridgeHandle<unknown> {
   readonly log: Logger = getLogger('bridge');
@@ -42,6 +43,8 @@ export class Bridge implements BridgeHandle<unknown> {
   readonly disappearing = new DisappearingLoop(this);
   commands: CommandProcessor | undefined;
   metrics: BridgeMetrics | undefined;
+  /** End-to-bridge encryption, when `encryption.allow` is on (set at start-up). */
+  crypto: BridgeCrypto | undefined;
   /** The homeserver's default room version gives room creators unlimited power (v12+, MSC4289). */
   creatorHasImplicitPower = false;
   /** Whether a double-puppet registration lets the bridge act as local users. */
@@ -103,6 +106,11 @@ export class Bridge implements BridgeHandle<unknown> {
 
   parseGhostMxid(mxid: string): RemoteUserId | undefined {
     return parseGhostUserId(this.config, mxid) as RemoteUserId | undefined;
+  }
+
+  /** Whether a loaded portal owns this room (no database read). */
+  isPortalRoomCached(roomId: string): boolean {
+    return this.portalsByRoom.has(roomId);
   }
 
   isGhost(mxid: string): boolean {

@@ -21,7 +21,22 @@ export class MatrixRouter implements IntakeDispatcher {
       }
       return;
     }
-    const ev = item.event;
+    let ev = item.event;
+    const crypto = this.bridge.crypto;
+    if (crypto && ev.type === 'm.room.encrypted') {
+      // Most keys are here already (to-device travels in the same transaction): decrypt now, so
+      // commands in encrypted rooms are seen as commands. A missing key is waited for later: in
+      // the portal's queue (keeping the chat's order), or beside everything for other rooms.
+      const out = await crypto.tryDecrypt(ev);
+      if (out.ok) ev = out.event;
+      else if (!(await this.bridge.getPortalByRoom(ev.room_id))) {
+        const waitMs = this.bridge.config.encryption.undecryptable_notice_after_seconds * 1000;
+        void crypto.decrypt(ev, waitMs).then((late) => (late.ok ? this.dispatch({ ...item, event: late.event }, done) : done()))
+          .catch(() => done());
+        return;
+      }
+    }
+    crypto?.observe(ev);
     if (ev.type === 'm.room.member' && ev.state_key === this.bridge.botMxid) {
       await this.handleBotMembership(ev).catch((err) => this.bridge.log.warn({ err, room: ev.room_id }, 'bot membership handling failed'));
       return done();

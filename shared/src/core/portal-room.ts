@@ -50,6 +50,9 @@ export async function ensureRoom(portal: Portal, login: UserLogin, given?: ChatI
     { type: 'uk.half-shot.bridge', state_key: bridgeStateKey(portal), content: bridgeInfoContent(portal, info.name ?? null) },
   ];
   if (info.topic) initialState.push({ type: 'm.room.topic', state_key: '', content: { topic: info.topic } });
+  // Spaces carry no messages, so they are never encrypted.
+  const encrypted = b.config.encryption.allow && (b.config.encryption.default || b.config.encryption.require) && info.type !== 'space';
+  if (encrypted) initialState.push({ type: 'm.room.encryption', state_key: '', content: { algorithm: 'm.megolm.v1.aes-sha2' } });
   const name = isDm ? undefined : info.name;
 
   const roomId = await b.api.createRoom({
@@ -80,7 +83,7 @@ export async function ensureRoom(portal: Portal, login: UserLogin, given?: ChatI
   await portal.update({
     mxid: roomId, roomType: info.type, name: info.name ?? null, nameSet: !!name, topic: info.topic ?? null,
     topicSet: !!info.topic, otherUserId: dmPartner ?? null,
-    disappearType: info.disappear?.type ?? null, disappearTimerMs: info.disappear?.timerMs ?? null,
+    disappearType: info.disappear?.type ?? null, disappearTimerMs: info.disappear?.timerMs ?? null, encrypted,
   });
   b.registerPortalRoom(portal);
   portal.log.info({ room: roomId }, 'created portal room');

@@ -12,7 +12,8 @@ import { OrderedQueue } from './ordered-queue.js';
 import type { Bridge } from './bridge.js';
 import type { UserLogin } from './user-login.js';
 import { handleRemoteEvent } from './portal-remote.js';
-import { handleMatrixEvent, handleMatrixEphemeral } from './portal-matrix.js';
+import { handleMatrixEphemeral } from './portal-matrix.js';
+import { handlePortalMatrixEvent } from './portal-encrypted.js';
 
 export type PortalItem =
   | { kind: 'remote'; login: UserLogin; evt: RemoteEvent; done?: () => void }
@@ -122,7 +123,7 @@ export class Portal {
         return;
       case 'matrix':
         try {
-          await handleMatrixEvent(this, item.event);
+          await handlePortalMatrixEvent(this, item.event);
         } finally {
           await item.done();
         }

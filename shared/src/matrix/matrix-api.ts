@@ -39,6 +39,12 @@ export class MatrixApi {
    */
   private puppet: { token: string; owns: (mxid: string) => boolean } | undefined;
 
+  /**
+   * End-to-bridge encryption: turns an event into what must be sent into the room (an
+   * `m.room.encrypted` event in encrypted rooms). Set once at start-up when encryption is allowed.
+   */
+  encryptor: ((roomId: string, type: string, content: unknown, asUser: string) => Promise<{ type: string; content: unknown }>) | undefined;
+
   setPuppetToken(token: string, owns: (mxid: string) => boolean): void {
     this.puppet = { token, owns };
   }
@@ -103,6 +109,7 @@ export class MatrixApi {
   }
 
   async sendEvent(roomId: string, type: string, content: unknown, opts: { asUser: string; txnId: string; ts?: number }): Promise<string> {
+    if (this.encryptor) ({ type, content } = await this.encryptor(roomId, type, content, opts.asUser));
     const path = `/_matrix/client/v3/rooms/${enc(roomId)}/send/${enc(type)}/${enc(opts.txnId)}`;
     const r = await this.request<{ event_id: string }>('PUT', path, { asUser: opts.asUser, body: content, query: { ts: opts.ts } });
     return r.event_id;

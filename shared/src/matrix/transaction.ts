@@ -14,6 +14,8 @@ export interface MatrixRoomEvent {
   content: Record<string, unknown>;
   unsigned?: Record<string, unknown>;
   redacts?: string;
+  /** Set by the bridge on an event it decrypted (never read from the wire). */
+  decrypted?: boolean;
 }
 
 export interface EphemeralEvent {

@@ -13,6 +13,12 @@ export class KvQueries {
     await this.knex('kv').insert({ key, value }).onConflict('key').merge(['value']);
   }
 
+  /** Values of every key starting with `prefix`, in key order. */
+  async listPrefix(prefix: string): Promise<string[]> {
+    const rows = (await this.knex('kv').where('key', '>=', prefix).andWhere('key', '<', `${prefix}\uffff`).orderBy('key').select('value')) as Array<{ value: string }>;
+    return rows.map((r) => r.value);
+  }
+
   async delete(key: string): Promise<boolean> {
     return (await this.knex('kv').where({ key }).delete()) > 0;
   }
