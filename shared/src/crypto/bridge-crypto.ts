@@ -8,7 +8,7 @@
  * double-puppeted person are encrypted by the bot's device (the bridge cannot make devices for
  * users outside its namespace); clients show those as sent from another user's device.
  */
-import { initAsync, DecryptionSettings, TrustRequirement } from '@matrix-org/matrix-sdk-crypto-wasm';
+import { initAsync, DecryptionSettings, TrustRequirement } from './wasm.js';
 import type { KvQueries } from '../db/queries/kv.js';
 import type { Logger } from '../logging.js';
 import type { MatrixApi } from '../matrix/matrix-api.js';

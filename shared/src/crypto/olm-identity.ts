@@ -9,7 +9,7 @@
  */
 import {
   DeviceId, DeviceLists, OlmMachine, StoreHandle, UserId, type DecryptionSettings,
-} from '@matrix-org/matrix-sdk-crypto-wasm';
+} from './wasm.js';
 import type { MatrixApi } from '../matrix/matrix-api.js';
 import type { ToDeviceEvent } from '../matrix/transaction.js';
 import type { IdbSnapshotStore } from './idb-snapshot.js';

@@ -4,10 +4,11 @@
  * `device_id` (device masquerading, MSC4326, stable in Synapse since 1.141), and hands each answer
  * back with `markRequestAsSent` so the machine's state moves on.
  */
+import type { RequestType} from './wasm.js';
 import {
-  KeysClaimRequest, KeysQueryRequest, KeysUploadRequest, RequestType, RoomMessageRequest, SignatureUploadRequest,
+  KeysClaimRequest, KeysQueryRequest, KeysUploadRequest, RoomMessageRequest, SignatureUploadRequest,
   ToDeviceRequest, type OlmMachine,
-} from '@matrix-org/matrix-sdk-crypto-wasm';
+} from './wasm.js';
 import { enc, type MatrixApi } from '../matrix/matrix-api.js';
 
 /** The machine's outgoing requests, as the wasm returns them. */

@@ -8,7 +8,7 @@
 import {
   DecryptionErrorCode, MegolmDecryptionError, RoomId, type DecryptionSettings, type OlmMachine,
   type RoomKeyInfo, type RoomKeyWithheldInfo,
-} from '@matrix-org/matrix-sdk-crypto-wasm';
+} from './wasm.js';
 import type { MatrixRoomEvent } from '../matrix/transaction.js';
 
 export type DecryptOutcome =

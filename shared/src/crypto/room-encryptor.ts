@@ -5,7 +5,7 @@
  */
 import {
   CollectStrategy, EncryptionAlgorithm, EncryptionSettings, HistoryVisibility, RoomId, UserId,
-} from '@matrix-org/matrix-sdk-crypto-wasm';
+} from './wasm.js';
 import type { OlmIdentity } from './olm-identity.js';
 import { sendRequest } from './olm-requests.js';
 import type { RoomCryptoState } from './room-state.js';
