@@ -69,6 +69,8 @@ function prepareBridge(name: 'sandbox' | 'whatsapp', ports: { synapse: number; b
     permissions: { '*': 'relay', localhost: 'user', [`@${USER.localpart}:localhost`]: 'admin' },
     bridge: { relay: { enabled: true, admin_only: false }, double_puppet: { enabled: true, as_token: secrets.double_puppet } },
     provisioning: { shared_secret: secrets.provisioning },
+    // Encrypted DMs with the bot work, and encryption can be turned on in any portal.
+    encryption: { allow: true },
     network,
   };
   const b = BRIDGES.find((x) => x.name === name)!;
