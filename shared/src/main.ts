@@ -233,6 +233,7 @@ async function startCrypto(bridge: Bridge, config: CoreConfig, ready: ReturnType
     isPortalRoom: (roomId) => bridge.isPortalRoomCached(roomId),
     displayName: (mxid) => `${bridge.connector.name.displayName} bridge${mxid === bridge.botMxid ? '' : ' (contact)'}`,
     log: getLogger('crypto'),
+    timed: (op, ms) => bridge.metrics?.cryptoTimed?.(op, ms),
   });
   bridge.crypto = crypto;
   bridge.api.encryptor = (roomId, type, content, asUser) => crypto.wrap(roomId, type, content, asUser);

@@ -42,7 +42,7 @@ describe('crypto: room state and key recipients', () => {
     assert.ok(rooms.knownEncrypted(ROOM));
     // Encryption is never turned off by a later event without an algorithm.
     rooms.observe(ev('m.room.encryption', {}));
-    assert.equal(s.encryption?.rotation_period_msgs, 10);
+    assert.equal((await rooms.get(ROOM, '@ghost:test')).encryption?.rotation_period_msgs, 10);
     rooms.observe(ev('m.room.member', { membership: 'invite' }, '@new:test'));
     assert.equal(s.members.get('@new:test'), 'invite');
   });

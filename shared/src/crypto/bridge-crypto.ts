@@ -43,6 +43,8 @@ export interface BridgeCryptoOptions {
   isPortalRoom(roomId: string): boolean;
   displayName(mxid: string): string;
   log: Logger;
+  /** Time spent per operation (metrics). */
+  timed?(op: 'encrypt' | 'decrypt' | 'persist', ms: number): void;
 }
 
 /** Events never encrypted: state and redactions have their own endpoints, the rest goes through here. */
@@ -67,7 +69,7 @@ export class BridgeCrypto implements CryptoHook {
     IdbSnapshotStore.install();
     const storeKey = await loadOrCreateStoreKey(o.storeKeyFile);
     const snapshots = new IdbSnapshotStore(o.storeDir);
-    const pool = new IdentityPool({ api: o.api, snapshots, storeKey }, o.kv, {
+    const pool = new IdentityPool({ api: o.api, snapshots, storeKey, timed: o.timed }, o.kv, {
       maxOpen: o.config.max_live_devices, displayName: o.displayName, isPinned: (mxid) => mxid === o.botMxid, log: o.log,
     });
     const c = new BridgeCrypto(o, pool);
@@ -149,15 +151,20 @@ export class BridgeCrypto implements CryptoHook {
       periodMs: this.o.config.rotation.period_ms, messages: this.o.config.rotation.messages,
     });
     const recipients = keyRecipients(state, (mxid) => this.o.isBridgeUser(mxid));
+    const t0 = performance.now();
     const encrypted = await encryptForRoom(identity, roomId, type, content, recipients, settings);
+    this.o.timed?.('encrypt', performance.now() - t0);
     return { type: 'm.room.encrypted', content: encrypted };
   }
 
   // ---- incoming ----
 
   /** One decryption attempt, no waiting. */
-  tryDecrypt(ev: MatrixRoomEvent): Promise<DecryptOutcome> {
-    return decryptOnce(this.bot.machine, ev, this.decryptionSettings());
+  async tryDecrypt(ev: MatrixRoomEvent): Promise<DecryptOutcome> {
+    const t0 = performance.now();
+    const out = await decryptOnce(this.bot.machine, ev, this.decryptionSettings());
+    this.o.timed?.('decrypt', performance.now() - t0);
+    return out;
   }
 
   /**

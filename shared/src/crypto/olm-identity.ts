@@ -19,6 +19,7 @@ export interface IdentityDeps {
   api: MatrixApi;
   snapshots: IdbSnapshotStore;
   storeKey: Uint8Array;
+  timed?(op: 'persist', ms: number): void;
 }
 
 /** What one transaction carries for one device. */
@@ -78,8 +79,10 @@ export class OlmIdentity implements DeviceCaller {
     return flushOutgoing(this.machine, this);
   }
 
-  persist(): Promise<void> {
-    return this.deps.snapshots.persist(this.storeName);
+  async persist(): Promise<void> {
+    const t0 = performance.now();
+    await this.deps.snapshots.persist(this.storeName);
+    this.deps.timed?.('persist', performance.now() - t0);
   }
 
   /**

@@ -20,7 +20,12 @@ export interface BridgeMetrics {
   transactionAcked(ms: number): void;
   /** Messages sent into Matrix as history (backfill, catch-up, the network's history sync). */
   backfilled(count: number): void;
+  /** Time spent in one end-to-bridge encryption step (only reported when encryption is on). */
+  cryptoTimed?(op: CryptoOp, ms: number): void;
 }
+
+/** encrypt: one event, key sharing included; decrypt: one attempt; persist: one store snapshot. */
+export type CryptoOp = 'encrypt' | 'decrypt' | 'persist';
 
 /** What the gauges read at scrape time. */
 export interface MetricsSource {
@@ -50,6 +55,7 @@ export class PromBridgeMetrics implements BridgeMetrics {
   private readonly latency: Histogram<'network' | 'direction'>;
   private readonly ack: Histogram;
   private readonly backfill: Counter<'network'>;
+  private readonly crypto: Histogram<'network' | 'op'>;
 
   constructor(private readonly source: MetricsSource) {
     const registers = [this.registry];
@@ -79,6 +85,11 @@ export class PromBridgeMetrics implements BridgeMetrics {
     this.backfill = new Counter({
       name: 'tributary_backfill_messages_total', help: 'Messages sent into Matrix as history (backfill, catch-up, history sync)',
       labelNames: ['network'], registers,
+    });
+    this.crypto = new Histogram({
+      name: 'tributary_crypto_seconds', help: 'End-to-bridge encryption: time per encrypted event, decryption attempt and store snapshot',
+      labelNames: ['network', 'op'], registers,
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
     });
     new Gauge({
       name: 'tributary_portal_queue_depth', help: 'Events waiting in portal queues: total, and the deepest single queue',
@@ -115,6 +126,10 @@ export class PromBridgeMetrics implements BridgeMetrics {
 
   eventBridged(direction: Direction, type: string): void {
     this.events.inc({ network: this.source.network, direction, type: closed(type, EVENT_TYPES) });
+  }
+
+  cryptoTimed(op: CryptoOp, ms: number): void {
+    this.crypto.observe({ network: this.source.network, op }, Math.max(0, ms) / 1000);
   }
 
   failed(direction: Direction, reason: string): void {
