@@ -27,7 +27,7 @@ export interface BenchArgs {
   set: Record<string, unknown>;
 }
 
-export const PHASES = ['throughput', 'latency', 'transactions', 'backfill', 'memory', 'soak', 'startup'] as const;
+export const PHASES = ['throughput', 'latency', 'transactions', 'backfill', 'memory', 'soak', 'startup', 'encryption'] as const;
 
 const USAGE = `Usage: npm run bench -- [--soak-minutes N] [--memory-portals N] [--reps N] [--quick] [--cpu-prof] [--keep] [--only a,b] [--set bridge.key=value]
 Phases: ${PHASES.join(', ')}. --quick shrinks every size for a smoke run (its figures are not comparable).`;

@@ -15,6 +15,7 @@ import { runTransactions } from './phase-transactions.js';
 import { runBackfill } from './phase-backfill.js';
 import { runMemory, runSoak } from './phase-memory.js';
 import { runStartup } from './phase-startup.js';
+import { runEncryption } from './phase-encryption.js';
 import { buildMetrics, type PhaseResults } from './metrics.js';
 import { renderChart } from './chart.js';
 import { writeResults } from './report.js';
@@ -65,6 +66,8 @@ try {
   await phase('memory', () => runMemory(ctx));
   await phase('soak', () => runSoak(ctx, args.soakMinutes));
   await phase('startup', () => runStartup(ctx));
+  // Last: it turns encryption on in half of the bench portals.
+  await phase('encryption', () => runEncryption(ctx));
   if (ctx.sync.limitedRooms.size) notes.push(`The person's sync returned a limited timeline in ${ctx.sync.limitedRooms.size} room(s); arrival times there may be late.`);
   await ctx.sync.stop();
 } catch (err) {

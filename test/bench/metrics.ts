@@ -8,6 +8,7 @@ import type { MemoryResult, SoakResult } from './phase-memory.js';
 import type { StartupResult } from './phase-startup.js';
 import type { ThroughputResult } from './phase-throughput.js';
 import type { TransactionsResult } from './phase-transactions.js';
+import type { EncryptionResult } from './phase-encryption.js';
 import { median, MiB, percentile, round, slope } from './stats.js';
 
 /** How a figure is judged: its ratio at least / at most a limit, its value at most a limit, or not at all. */
@@ -37,6 +38,7 @@ export interface PhaseResults {
   memory?: MemoryResult;
   soak?: SoakResult;
   startup?: StartupResult;
+  encryption?: EncryptionResult;
 }
 
 export function targetText(t: Target): string {
@@ -110,6 +112,8 @@ export function buildMetrics(r: PhaseResults): Metric[] {
   const bf = r.backfill;
   m.push(metric('backfill-rate', `Backfill rate (${bf?.messages ?? 500} messages, catch-up) vs raw sequential sends`, 'events/s', bf && median(bf.bridgeRates), bf && median(bf.rawRates), { kind: 'ratio-min', limit: 0.9 }));
   m.push(metric('backfill-live-p95', 'Live message latency p95 during the backfill (vs during the raw sends)', 'ms', bf && percentile(bf.liveDuring, 95), bf && percentile(bf.liveDuringRaw, 95), NO_TARGET));
-  m.push({ id: 'encrypted', name: 'Encrypted vs unencrypted portal throughput', unit: '', value: null, baseline: null, ratio: null, target: { kind: 'none', text: 'n/a (issue 4)' }, met: null, note: 'end-to-bridge encryption has not landed (issue 4)' });
+  const e = r.encryption;
+  m.push(metric('encrypted', `Remote → Matrix throughput, ${e?.rooms ?? 10} encrypted portals (vs as many unencrypted)`, 'events/s', e && median(e.bridge), e && median(e.raw), NO_TARGET));
+  m.push(metric('encrypted-snapshot', 'Crypto store snapshot per encrypted event (vs all encryption work per event)', 'ms', e?.persistMsPerEvent ?? undefined, e?.encryptMsPerEvent ?? undefined, NO_TARGET));
   return m;
 }

@@ -58,6 +58,8 @@ const TRUST: Record<CryptoConfig['decrypt_trust'], TrustRequirement> = {
 export class BridgeCrypto implements CryptoHook {
   readonly rooms: RoomStates;
   readonly waiters = new KeyWaiters();
+  /** The key counts last fed to each identity (see onTransactionData). */
+  private readonly lastCounts = new Map<string, string>();
   private bot!: OlmIdentity;
 
   private constructor(private readonly o: BridgeCryptoOptions, private readonly pool: IdentityPool) {
@@ -116,6 +118,12 @@ export class BridgeCrypto implements CryptoHook {
     }
     const touched: OlmIdentity[] = [];
     for (const [mxid, changes] of shares) {
+      // Synapse repeats the key counts in most transactions: unchanged counts alone change nothing
+      // in the machine, and skipping them keeps a store snapshot off the acknowledgement path.
+      const counts = JSON.stringify([changes.otkCounts ?? null, changes.fallbackTypes ?? null]);
+      const onlyCounts = changes.toDevice.length === 0 && changes.changed.length === 0 && changes.left.length === 0;
+      if (onlyCounts && this.lastCounts.get(mxid) === counts) continue;
+      this.lastCounts.set(mxid, counts);
       const identity = await this.pool.get(mxid);
       await identity.receive(changes, this.decryptionSettings());
       touched.push(identity);
