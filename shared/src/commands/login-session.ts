@@ -7,6 +7,7 @@
 import QRCode from 'qrcode';
 import { Readable } from 'node:stream';
 import type { Bridge } from '../core/bridge.js';
+import { RoomMediaUploads } from '../core/room-media.js';
 import type { LoginProcess, LoginStep, LoginInputField, LoginCookieField } from '../network/index.js';
 
 interface Session {
@@ -122,11 +123,15 @@ export class LoginSessions {
     }
   }
 
-  /** Posts the QR code as an image, or edits the one already posted for this step (m.replace). */
+  /**
+   * Posts the QR code as an image, or edits the one already posted for this step (m.replace). In
+   * an encrypted room it is an encrypted attachment (each rotated code a new one).
+   */
   private async sendQr(s: Session, stepId: string, data: string): Promise<void> {
     const png = await QRCode.toBuffer(data, { type: 'png', margin: 2, scale: 6 });
-    const up = await this.bridge.media.upload({ open: async () => Readable.from(png), mimetype: 'image/png', size: png.length, filename: 'login-qr.png' }, this.bridge.botMxid);
-    const image = { msgtype: 'm.image', body: 'login-qr.png', url: up.url, info: { mimetype: 'image/png', size: png.length } };
+    const media = new RoomMediaUploads(this.bridge, s.roomId, this.bridge.botMxid, false);
+    const up = await media.upload({ open: async () => Readable.from(png), mimetype: 'image/png', size: png.length, filename: 'login-qr.png' });
+    const image = media.apply({ msgtype: 'm.image', body: 'login-qr.png', url: up.url, info: { mimetype: 'image/png', size: png.length } });
     const txnId = `qr.${Date.now()}.${Math.random().toString(36).slice(2)}`;
     if (s.qr?.stepId === stepId) {
       await this.bridge.api.sendEvent(s.roomId, 'm.room.message', {

@@ -20,6 +20,7 @@ import { applyRelayFormat } from './relay.js';
 import { DOUBLE_PUPPET_KEY } from './portal-remote.js';
 import { handlePowerLevels } from './portal-power-levels.js';
 import { waitOutNetworkOutage } from './network-outage.js';
+import { encryptedFileOf } from './room-media.js';
 
 export function matrixTxnId(eventId: string): string {
   return 'mx' + createHash('sha256').update(eventId).digest('base64url').slice(0, 30);
@@ -189,14 +190,15 @@ function mediaOf(portal: Portal, msgtype: string, c: Record<string, unknown>): M
   const kind = kinds[msgtype];
   if (!kind) return undefined;
   const url = typeof c.url === 'string' ? c.url : undefined;
-  if (!url) throw asBridgeError(new Error('encrypted or missing media URL')).with({ status: 'fail', reason: 'm_bad_format', userMessage: 'The file could not be read' });
+  const file = url === undefined && c.file !== undefined ? encryptedFileOf(c.file) : undefined; // encrypted attachment
+  if (!url && !file) throw asBridgeError(new Error('missing media URL')).with({ status: 'fail', reason: 'm_bad_format', userMessage: 'The file could not be read' });
   const info = (c.info ?? {}) as Record<string, unknown>;
   const num = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) ? v : undefined);
   const voice = c['org.matrix.msc3245.voice'] !== undefined;
   const audio = (c['org.matrix.msc1767.audio'] ?? {}) as { waveform?: number[]; duration?: number };
   return {
     kind,
-    open: async () => (await portal.bridge.media.download(url)).stream,
+    open: async () => (file ? await portal.bridge.media.downloadEncrypted(file, { verifyFirst: true }) : await portal.bridge.media.download(url!)).stream,
     mimetype: typeof info.mimetype === 'string' ? info.mimetype : 'application/octet-stream',
     size: num(info.size),
     filename: typeof c.filename === 'string' ? c.filename : typeof c.body === 'string' ? c.body : 'file',

@@ -15,6 +15,7 @@ import type { UserLogin } from './user-login.js';
 import { applyChatInfo, ensureRoom, setMemberPowerLevels } from './portal-room.js';
 import { catchUp, initialBackfill } from './portal-backfill.js';
 import { setParent } from './portal-space.js';
+import { RoomMediaUploads } from './room-media.js';
 
 /** Marks events the bridge sent as a double-puppeted user, so they are never bridged back. */
 export const DOUBLE_PUPPET_KEY = 'net.tributary.double_puppet';
@@ -39,11 +40,16 @@ export async function handleRemoteEvent(portal: Portal, login: UserLogin, evt: R
   }
 }
 
-export function convertContext(portal: Portal, login: UserLogin, actor: string): ConvertContext {
+/**
+ * `media`: the conversion's RoomMediaUploads, whose `apply` must then rewrite each content before
+ * it is sent (encrypted rooms get `file` instead of `url`). Without it, uploads stay plain.
+ */
+export function convertContext(portal: Portal, login: UserLogin, actor: string, media?: Pick<RoomMediaUploads, 'upload'>): ConvertContext {
   const b = portal.bridge;
+  media ??= { upload: (src) => b.media.upload(src, actor) };
   return {
     portal: { key: portal.key, roomId: portal.roomId!, isDm: portal.isDm },
-    uploadMedia: (src) => b.media.upload(src, actor),
+    uploadMedia: (src) => media.upload(src),
     matrixUserIdFor: (user) => b.matrixIdForRemoteUser(login, user),
     textContent: (text, msgtype) => formattedToContent(text, (id) => b.matrixIdForRemoteUser(login, id as never), msgtype),
   };
@@ -94,8 +100,9 @@ export async function sendConverted(portal: Portal, login: UserLogin, msg: Backf
   const b = portal.bridge;
   const actor = await b.actorFor(portal, login, msg.sender.user, msg.sender);
   let converted: ConvertedMessage;
+  const media = new RoomMediaUploads(b, portal.roomId!, actor);
   try {
-    converted = await msg.convert(convertContext(portal, login, actor));
+    converted = await msg.convert(convertContext(portal, login, actor, media));
   } catch (err) {
     portal.log.warn({ err, id: msg.id }, 'remote message could not be converted');
     converted = { parts: [{ id: '' as PartId, type: 'm.room.message', content: { msgtype: 'm.notice', body: `⚠️ A message could not be bridged: ${(err as Error).message}` } }] };
@@ -106,7 +113,7 @@ export async function sendConverted(portal: Portal, login: UserLogin, msg: Backf
     replyTarget = (parts.find((p) => p.partId === (converted.replyTo!.partId ?? '')) ?? parts[0])?.mxid;
   }
   for (const part of converted.parts) {
-    const content: Record<string, unknown> = { ...part.content };
+    const content: Record<string, unknown> = media.apply({ ...part.content });
     if (b.isDoublePuppet(actor)) content[DOUBLE_PUPPET_KEY] = b.connector.name.networkId;
     if (replyTarget) {
       content['m.relates_to'] = { ...(content['m.relates_to'] as object | undefined), 'm.in_reply_to': { event_id: replyTarget } };
@@ -144,16 +151,18 @@ async function handleRemoteEdit(portal: Portal, login: UserLogin, evt: RemoteEdi
   if (!parts.length || !portal.roomId) return portal.log.debug({ target: evt.target }, 'edit target unknown');
   if (evt.editCount !== undefined && parts.every((p) => p.editCount >= evt.editCount!)) return;
   const actor = await b.actorFor(portal, login, evt.sender.user, evt.sender);
-  const edit = await evt.convert(convertContext(portal, login, actor), parts.map((p) => p.partId as PartId));
+  const media = new RoomMediaUploads(b, portal.roomId, actor);
+  const edit = await evt.convert(convertContext(portal, login, actor, media), parts.map((p) => p.partId as PartId));
   for (const mod of edit.modifiedParts) {
     const part = parts.find((p) => p.partId === mod.partId);
     if (!part) continue;
     const editCount = part.editCount + 1;
-    const body = typeof mod.content.body === 'string' ? mod.content.body : '';
+    const newContent = media.apply(mod.content);
+    const body = typeof newContent.body === 'string' ? newContent.body : '';
     const content = {
-      ...mod.content, body: `* ${body}`,
-      ...(typeof mod.content.formatted_body === 'string' ? { formatted_body: `* ${mod.content.formatted_body}` } : {}),
-      'm.new_content': mod.content,
+      ...newContent, body: `* ${body}`,
+      ...(typeof newContent.formatted_body === 'string' ? { formatted_body: `* ${newContent.formatted_body}` } : {}),
+      'm.new_content': newContent,
       'm.relates_to': { rel_type: 'm.replace', event_id: part.mxid },
     };
     await b.api.sendEvent(portal.roomId, mod.type ?? 'm.room.message', content, {

@@ -4,16 +4,18 @@
  * endpoints (Matrix v1.11) and hand the caller a stream. The homeserver's `m.upload.size` is read
  * once and refreshed hourly.
  */
+import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { Readable, Transform } from 'node:stream';
+import { Readable, Transform, pipeline as pipe } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { ErrTooLarge, type MediaSource, type UploadedMedia } from '../network/index.js';
 import { getLogger } from '../logging.js';
 import { MatrixApiError, type MatrixApi, enc } from './matrix-api.js';
+import { decryptAttachment, encryptAttachment, hashMismatch, type EncryptedFile } from './encrypted-media.js';
 
 const log = getLogger('media');
 
@@ -29,7 +31,8 @@ function limiter(max: number): Transform {
   });
 }
 
-async function spoolTo(input: Readable, path: string, max: number): Promise<number> {
+/** Writes `input` (through `via`, when given) to `path`; returns the byte count of `input`. */
+async function spoolTo(input: Readable, path: string, max: number, via?: Transform): Promise<number> {
   let seen = 0;
   const count = new Transform({
     transform(chunk: Buffer, _enc, cb) {
@@ -38,7 +41,8 @@ async function spoolTo(input: Readable, path: string, max: number): Promise<numb
       else cb(null, chunk);
     },
   });
-  await pipeline(input, count, createWriteStream(path));
+  if (via) await pipeline(input, count, via, createWriteStream(path));
+  else await pipeline(input, count, createWriteStream(path));
   return seen;
 }
 
@@ -46,6 +50,15 @@ export interface DownloadedMedia {
   stream: Readable;
   mimetype: string;
   size?: number;
+}
+
+/** An encrypted upload: `url` holds ciphertext, `file` is what the event carries instead of it. */
+export interface EncryptedUpload {
+  url: string;
+  file: EncryptedFile;
+  /** The plaintext's size (CTR keeps it: the ciphertext is as long). */
+  size: number;
+  mimetype: string;
 }
 
 export class MediaBridge {
@@ -95,6 +108,72 @@ export class MediaBridge {
     } finally {
       if (spool) await rm(dirname(spool), { recursive: true, force: true });
     }
+  }
+
+  /**
+   * Encrypts and uploads (for encrypted rooms). The body goes up as application/octet-stream with
+   * no file name, so the homeserver learns neither; a source of unknown size is encrypted into the
+   * spool file, so the plaintext never touches the disk.
+   */
+  async uploadEncrypted(src: MediaSource, asUser: string): Promise<EncryptedUpload> {
+    const max = await this.maxUploadSize();
+    if (src.size !== undefined && src.size > max) throw ErrTooLarge(src.size, max);
+    const encryptor = encryptAttachment();
+    let size = src.size;
+    let body: Readable;
+    let spool: string | undefined;
+    if (size === undefined) {
+      spool = join(await mkdtemp(join(tmpdir(), 'tributary-media-')), 'upload');
+      size = await spoolTo(await src.open(), spool, max, encryptor.stream);
+      body = createReadStream(spool);
+    } else {
+      // Errors anywhere destroy the whole chain, which fails the upload request.
+      body = pipe(await src.open(), limiter(max), encryptor.stream, () => undefined);
+    }
+    try {
+      const r = await this.api.request<{ content_uri: string }>('POST', '/_matrix/media/v3/upload', {
+        asUser, rawBody: body, contentType: 'application/octet-stream', contentLength: size,
+      });
+      const info = await encryptor.result;
+      return { url: r.content_uri, file: { url: r.content_uri, ...info }, size, mimetype: src.mimetype };
+    } finally {
+      if (spool) await rm(dirname(spool), { recursive: true, force: true });
+    }
+  }
+
+  /**
+   * Opens an encrypted attachment (a `file` checked by parseEncryptedFile) for reading: the stream
+   * yields plaintext and errors instead of ending if the ciphertext does not match its hash.
+   * `verifyFirst` spools the ciphertext to a temporary file and checks its hash before returning,
+   * so a bad file fails here with an EncryptedMediaError and the stream only ever yields verified
+   * bytes (the file goes when the stream closes). Memory stays flat either way.
+   */
+  async downloadEncrypted(file: EncryptedFile, opts: { verifyFirst?: boolean } = {}): Promise<DownloadedMedia> {
+    const res = await this.download(file.url);
+    if (!opts.verifyFirst) {
+      return { stream: pipe(res.stream, decryptAttachment(file), () => undefined), mimetype: 'application/octet-stream', size: res.size };
+    }
+    const dir = await mkdtemp(join(tmpdir(), 'tributary-media-'));
+    const cleanup = () => void rm(dir, { recursive: true, force: true }).catch(() => undefined);
+    const path = join(dir, 'download');
+    let size = 0;
+    try {
+      const hash = createHash('sha256');
+      const tap = new Transform({
+        transform(chunk: Buffer, _enc, cb) {
+          hash.update(chunk);
+          size += chunk.length;
+          cb(null, chunk);
+        },
+      });
+      await pipeline(res.stream, tap, createWriteStream(path));
+      const mismatch = hashMismatch(file, hash.digest());
+      if (mismatch) throw mismatch;
+    } catch (err) {
+      cleanup();
+      throw err;
+    }
+    return { stream: pipe(createReadStream(path), decryptAttachment(file), cleanup), mimetype: 'application/octet-stream', size };
   }
 
   /** Opens an `mxc://` URI for reading. */
