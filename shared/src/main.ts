@@ -195,6 +195,9 @@ export async function runBridge(connector: NetworkConnector<unknown>, opts: RunO
   await connector.start();
   await bridge.startLogins();
   bridge.intake.start();
+  // Messages still waiting for their keys are picked up only now, like queued transactions: one
+  // whose key is already here is bridged at once, and before startLogins it found no login.
+  if (bridge.crypto) getLogger('crypto').info({ waitingForKeys: await resumeLateEvents(bridge) }, 'messages waiting for their keys resumed');
   bridge.disappearing.start();
   ready = true;
   log.info('bridge started');
@@ -238,8 +241,7 @@ async function startCrypto(bridge: Bridge, config: CoreConfig, ready: ReturnType
   bridge.crypto = crypto;
   bridge.api.encryptor = (roomId, type, content, asUser) => crypto.wrap(roomId, type, content, asUser);
   ready.resolve(crypto);
-  const late = await resumeLateEvents(bridge);
-  getLogger('crypto').info({ device: crypto.botDeviceId, waitingForKeys: late }, 'end-to-bridge encryption ready');
+  getLogger('crypto').info({ device: crypto.botDeviceId }, 'end-to-bridge encryption ready');
 }
 
 /** `registration.yaml` -> `registration-doublepuppet.yaml`, beside it. */

@@ -74,9 +74,14 @@ export class OlmIdentity implements DeviceCaller {
     return next;
   }
 
-  /** Sends whatever the machine has queued (key uploads, queries, to-device). */
+  /**
+   * Sends whatever the machine has queued (key uploads, queries, to-device). The store is persisted
+   * before any key upload: keys published but lost in a crash would be regenerated differently
+   * under the same ids (refused by the homeserver), and one-time keys it hands out would open Olm
+   * sessions whose room keys no one can read.
+   */
   flush(): Promise<void> {
-    return flushOutgoing(this.machine, this);
+    return flushOutgoing(this.machine, this, () => this.persist());
   }
 
   async persist(): Promise<void> {

@@ -51,11 +51,17 @@ export async function sendRequest(machine: OlmMachine, d: DeviceCaller, req: Out
   if (req.id !== undefined) await machine.markRequestAsSent(req.id, req.type as RequestType, answer);
 }
 
-/** Drains the machine's outgoing requests (new ones may appear as answers come in). */
-export async function flushOutgoing(machine: OlmMachine, d: DeviceCaller): Promise<void> {
+/**
+ * Drains the machine's outgoing requests (new ones may appear as answers come in). `beforeUpload`
+ * runs before each key upload: keys must be durable before the homeserver hands them out.
+ */
+export async function flushOutgoing(machine: OlmMachine, d: DeviceCaller, beforeUpload?: () => Promise<void>): Promise<void> {
   for (let round = 0; round < 10; round++) {
     const reqs = await machine.outgoingRequests();
     if (reqs.length === 0) return;
-    for (const req of reqs) await sendRequest(machine, d, req);
+    for (const req of reqs) {
+      if (beforeUpload && req instanceof KeysUploadRequest) await beforeUpload();
+      await sendRequest(machine, d, req);
+    }
   }
 }
