@@ -1,0 +1,2 @@
+/** The Instagram bridge: its connector lands here. */
+export {};

@@ -1,0 +1,2 @@
+/** The Messenger bridge: its connector lands here. */
+export {};
