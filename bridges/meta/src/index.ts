@@ -17,3 +17,7 @@ export { OP, DEFAULT_STEP_LIMITS, runSteps, type StepLimits, type StepOptions, t
 export { LSStepError, type LSStepErrorCode, type LSValue } from './lightspeed/values.js';
 export { TABLES, tableForProcedure, syncCursorUpdates, type LSTableName, type LSRow, type LSTables, type ColumnKind } from './lightspeed/tables.js';
 export { parseLSResponse, type LSResponse } from './lightspeed/response.js';
+export { LSProgramBuilder, buildLSResponse, type LSResponseInput } from './lightspeed/builder.js';
+
+export * from './page-config.js';
+export * from './client/index.js';

@@ -49,13 +49,14 @@ export function parseLSResponse(data: Uint8Array | string, opts: StepOptions = {
   if (target !== undefined && typeof target !== 'number') throw new LSStepError('bad-json', 'response target is not a number');
   const inner = parseJSON(payload, 'response payload', maxChars);
   if (!isObject(inner)) throw new LSStepError('bad-json', 'response payload is not a JSON object');
-  if (inner.name !== undefined && typeof inner.name !== 'string') throw new LSStepError('bad-json', 'payload name is not a string');
+  // Pages and pushes write `"name":null` when there is no name.
+  if (inner.name !== undefined && inner.name !== null && typeof inner.name !== 'string') throw new LSStepError('bad-json', 'payload name is not a string');
   if (!('step' in inner)) throw new LSStepError('bad-json', 'payload has no step program');
   return {
     requestId,
     sp: (sp as string[] | undefined) ?? [],
     target,
-    name: inner.name,
+    name: inner.name ?? undefined,
     result: runSteps(inner.step, opts),
   };
 }

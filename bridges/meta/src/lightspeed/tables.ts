@@ -150,6 +150,13 @@ export const TABLES = {
       syncChannel: opt(8, 'int'),
     },
   },
+  /** A task the server has done (fact: `removeTask(taskId)`). */
+  LSRemoveTask: { sp: 'removeTask', columns: { taskId: req(0, 'i64') } },
+  /**
+   * A task the server refused. Ours: the research names no failure procedure, so this is the
+   * convention of Tributary's emulator (code: a short reason such as edit-limit-reached or not_found; message: for people).
+   */
+  LSTaskFailed: { sp: 'taskFailed', columns: { taskId: req(0, 'i64'), code: req(1, 'str'), message: opt(2, 'str') } },
   LSInsertAttachment: {
     sp: 'insertAttachment',
     columns: {

@@ -1,0 +1,193 @@
+/**
+ * One client connection to the emulated gateway: LightSpeed requests (tasks, syncs) in, responses
+ * and pushes out. The mailbox (database 1) is fed from a sandbox wire client of its own, opened by
+ * the first mailbox sync: with the client's cursor (the sandbox event seq it has applied) the
+ * sandbox replays what came after it into the sync response; without one (or when the sandbox no
+ * longer holds those events) the response is a snapshot of threads, last messages and contacts.
+ * Every later sandbox event is pushed with the cursor it moves to. A lost sandbox connection
+ * closes the gateway connection with 4002 (server error), so the client reconnects and resyncs.
+ */
+import type WebSocket from 'ws';
+import type { Logger } from '@tributary/core/logging';
+import { SandboxClient, type WireEvent } from '@tributary/sandbox/client/index';
+import { LSProgramBuilder, buildLSResponse } from '../lightspeed/builder.js';
+import { DGWServerConnection } from './dgw-server.js';
+import { parseJSONExact } from './ids.js';
+import type { MediaRegistry } from './media.js';
+import { addContact, addEvent, addMessage, addThread, type RowContext } from './rows.js';
+import { connectOnce, type AccountSession, type SessionConnection } from './sessions.js';
+import { runTasks, type IncomingTask } from './tasks.js';
+
+export interface ConnectionDeps {
+  sandboxUrl: string;
+  media: MediaRegistry;
+  mediaUrl(mediaId: string): string;
+  log: Logger;
+  now?: () => number;
+}
+
+const REPLAY_TIMEOUT_MS = 10_000;
+
+export class EmulatorConnection implements SessionConnection {
+  readonly #session: AccountSession;
+  readonly #deps: ConnectionDeps;
+  readonly #dgw: DGWServerConnection;
+  readonly #rows: RowContext;
+  #feed: SandboxClient | undefined;
+  #cursor = 0;
+  #feeding = false;
+  #queued: Array<[WireEvent, number]> = [];
+  #pushChain: Promise<void> = Promise.resolve();
+  #closed = false;
+
+  constructor(ws: WebSocket, session: AccountSession, deps: ConnectionDeps) {
+    this.#session = session;
+    this.#deps = deps;
+    this.#rows = { dir: session.dir, mediaUrl: deps.mediaUrl };
+    this.#dgw = new DGWServerConnection(ws, { onRequest: (json) => this.#onRequest(json) }, deps.log);
+    session.connections.add(this);
+    ws.on('close', () => this.#shutdown());
+  }
+
+  kill(code: number, deauth: boolean): void {
+    if (deauth) this.#dgw.deauth();
+    this.#dgw.close(code, deauth ? 'deauthorized' : 'gateway error');
+    this.#shutdown();
+  }
+
+  #shutdown(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#session.connections.delete(this);
+    const feed = this.#feed;
+    this.#feed = undefined;
+    feed?.removeAllListeners();
+    void feed?.close().catch(() => undefined);
+  }
+
+  async #onRequest(json: string): Promise<string | undefined> {
+    const req = JSON.parse(json) as { payload?: unknown; request_id?: unknown; type?: unknown };
+    if (typeof req.payload !== 'string' || typeof req.request_id !== 'number') return undefined;
+    const inner = parseJSONExact(req.payload) as Record<string, unknown>;
+    const requestId = req.request_id;
+    const ctx = { ...this.#rows, media: this.#deps.media, now: this.#deps.now ?? Date.now };
+    switch (req.type) {
+      case 3: {
+        const tasks = Array.isArray(inner.tasks) ? (inner.tasks as Array<Record<string, unknown>>) : [];
+        const list: IncomingTask[] = tasks.map((t) => ({ label: String(t.label), payload: String(t.payload), taskId: String(t.task_id) }));
+        return buildLSResponse({ requestId, program: await runTasks(list, ctx) });
+      }
+      case 4:
+        await runTasks([{ label: String(inner.label), payload: String(inner.payload), taskId: '0' }], ctx);
+        return undefined;
+      case 1:
+      case 2: {
+        const database = Number(inner.database);
+        const cursor = typeof inner.last_applied_cursor === 'string' ? inner.last_applied_cursor : null;
+        try {
+          return buildLSResponse({ requestId, program: await this.#sync(database, cursor) });
+        } catch (err) {
+          // Without the sandbox feed there is nothing to sync from: drop the connection so the
+          // client reconnects (and resyncs) instead of waiting for a response that never comes.
+          this.#deps.log.warn({ err: (err as Error).message }, 'emulator: mailbox sync failed; closing the connection');
+          this.kill(4002, false);
+          return undefined;
+        }
+      }
+      default:
+        return undefined;
+    }
+  }
+
+  async #sync(database: number, cursor: string | null): Promise<LSProgramBuilder> {
+    const b = new LSProgramBuilder();
+    if (database === 2) {
+      for (const account of await this.#session.client.getContacts()) await addContact(b, account, this.#rows);
+      b.call('LSExecuteFirstBlockForSyncTransaction', { databaseId: 2, ...(cursor ? { currentCursor: cursor } : {}), nextCursor: 'contacts', syncStatus: 2 });
+      return b;
+    }
+    if (database !== 1 || this.#feeding || this.#feed) {
+      b.call('LSExecuteFirstBlockForSyncTransaction', { databaseId: database, nextCursor: database === 1 ? String(this.#cursor) : 'none', syncStatus: 2 });
+      return b;
+    }
+    await this.#startFeed(cursor, b);
+    b.call('LSExecuteFirstBlockForSyncTransaction', { databaseId: 1, ...(cursor ? { currentCursor: cursor } : {}), nextCursor: String(this.#cursor), syncStatus: 2 });
+    return b;
+  }
+
+  async #startFeed(cursor: string | null, b: LSProgramBuilder): Promise<void> {
+    const since = cursor !== null && /^\d{1,15}$/.test(cursor) ? Number(cursor) : undefined;
+    const feed = new SandboxClient({
+      url: this.#deps.sandboxUrl, token: this.#session.token, ...(since !== undefined ? { since } : {}),
+      // Never reconnect by itself: a lost feed closes the gateway connection (see above).
+      reconnect: { minMs: 3_600_000, maxMs: 3_600_000 },
+    });
+    this.#feed = feed;
+    let remaining = 0;
+    let resumed = false;
+    let head = 0;
+    const replay: Array<[WireEvent, number]> = [];
+    let replayDone: () => void = () => undefined;
+    const replayed = new Promise<void>((resolve) => (replayDone = resolve));
+    feed.on('connected', (info) => {
+      resumed = info.resumed;
+      head = info.head_seq;
+      remaining = info.resumed ? info.replayed : 0;
+      if (remaining === 0) replayDone();
+    });
+    feed.on('event', (event, seq) => {
+      if (remaining > 0) {
+        replay.push([event, seq]);
+        if (--remaining === 0) replayDone();
+      } else if (this.#feeding) {
+        this.#enqueuePush(event, seq);
+      } else {
+        this.#queued.push([event, seq]);
+      }
+    });
+    await connectOnce(feed);
+    feed.on('disconnected', () => {
+      if (!this.#closed) this.kill(4002, false);
+    });
+    await Promise.race([replayed, new Promise((r) => setTimeout(r, REPLAY_TIMEOUT_MS))]);
+    if (resumed) {
+      for (const [event] of replay) await addEvent(b, event, this.#rows);
+      this.#cursor = replay.length ? replay[replay.length - 1]![1] : (since ?? head);
+    } else {
+      await this.#snapshot(b);
+      this.#cursor = head;
+    }
+    this.#feeding = true;
+    for (const [event, seq] of this.#queued.splice(0)) this.#enqueuePush(event, seq);
+  }
+
+  /** Threads with their last message, and contacts: the first sync of a mailbox. */
+  async #snapshot(b: LSProgramBuilder): Promise<void> {
+    const client = this.#session.client;
+    for (const chat of await client.getChats()) {
+      const { messages } = await client.getMessages(chat.id, { limit: 1 });
+      const last = messages[messages.length - 1];
+      const threadKey = await addThread(b, chat, this.#rows, last?.ts);
+      if (last) await addMessage(b, last, this.#rows, threadKey);
+    }
+    await addContact(b, this.#session.account, this.#rows);
+    for (const account of await client.getContacts()) await addContact(b, account, this.#rows);
+  }
+
+  #enqueuePush(event: WireEvent, seq: number): void {
+    if (seq <= this.#cursor) return;
+    this.#pushChain = this.#pushChain.then(async () => {
+      if (this.#closed) return;
+      const b = new LSProgramBuilder();
+      try {
+        await addEvent(b, event, this.#rows);
+      } catch (err) {
+        this.#deps.log.warn({ err: (err as Error).message, type: event.type }, 'emulator: event could not be translated');
+      }
+      this.#cursor = Math.max(this.#cursor, seq);
+      if (b.size === 0) return;
+      b.call('LSExecuteFirstBlockForSyncTransaction', { databaseId: 1, nextCursor: String(seq), syncStatus: 2 });
+      this.#dgw.push(buildLSResponse({ requestId: 0, program: b }));
+    });
+  }
+}
