@@ -28,7 +28,7 @@ if (typeof (Promise as { withResolvers?: unknown }).withResolvers !== 'function'
 }
 
 /** A Logger that drops everything: tests read assertions, not sync chatter. */
-const silentLogger: Logger = {
+export const silentLogger: Logger = {
   trace() {},
   debug() {},
   info() {},
@@ -42,8 +42,8 @@ const silentLogger: Logger = {
  * runtime, not in its type). Child loggers copy its methodFactory when created,
  * so replacing the factory also silences children created from now on.
  */
-function silenceSdkLogging(): void {
-  const root = sdkLogger as unknown as {
+export function silenceSdkLogging(logger: Logger = sdkLogger): void {
+  const root = logger as unknown as {
     disableAll?: () => void;
     methodFactory?: unknown;
     rebuild?: () => void;
@@ -58,7 +58,7 @@ silenceSdkLogging();
  * Resolve with check()'s first non-undefined result: checked now, then again each time
  * `subscribe`'s callback fires. Rejects after timeoutMs with `what` in the message.
  */
-function waitUntil<T>(
+export function waitUntil<T>(
   what: string,
   timeoutMs: number,
   check: () => T | undefined,
@@ -103,6 +103,11 @@ export class TestClient {
   /** Create, start (initialSyncLimit 50, no crypto) and wait for the first sync (PREPARED). */
   static async start(baseUrl: string, userId: string, accessToken: string, deviceId?: string): Promise<TestClient> {
     const client = sdk.createClient({ baseUrl, userId, accessToken, deviceId, logger: silentLogger });
+    return TestClient.startExisting(client, userId);
+  }
+
+  /** Start a client created elsewhere (e.g. with crypto already initialised) and wait for PREPARED. */
+  static async startExisting(client: sdk.MatrixClient, userId: string): Promise<TestClient> {
     const tc = new TestClient(client, userId);
     let syncError: unknown;
     const prepared = waitUntil<true>(
