@@ -27,6 +27,7 @@ export interface PoolOptions {
 }
 
 const kvKey = (mxid: string) => `crypto.device:${mxid}`;
+const EVICT_GRACE_MS = 10_000;
 
 /** `TRB` + 7 letters, like the short upper-case ids clients make. */
 function newDeviceId(): string {
@@ -116,10 +117,15 @@ export class IdentityPool {
     await this.deps.api.request('DELETE', `/_matrix/client/v3/devices/${encodeURIComponent(identity.deviceId)}`, { asUser: identity.userId, body: {} });
   }
 
-  /** Closes the least recently used machines beyond the limit. */
+  /**
+   * Closes the least recently used machines beyond the limit. A machine used in the last few
+   * seconds is kept even over the limit (a soft limit): a caller may hold it between `get` and
+   * its next call, and closing it under them would fail their send.
+   */
   private async evictIdle(): Promise<void> {
     while (this.open.size > this.opts.maxOpen) {
-      const victim = [...this.open.values()].filter((i) => !this.opts.isPinned(i.userId)).sort((a, b) => a.lastUsed - b.lastUsed)[0];
+      const idleSince = Date.now() - EVICT_GRACE_MS;
+      const victim = [...this.open.values()].filter((i) => !this.opts.isPinned(i.userId) && i.lastUsed < idleSince).sort((a, b) => a.lastUsed - b.lastUsed)[0];
       if (!victim) return;
       this.open.delete(victim.userId);
       await victim.close().catch((err: Error) => this.opts.log.warn({ err: err.message, user: victim.userId }, 'crypto machine close failed'));

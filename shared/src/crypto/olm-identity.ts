@@ -70,7 +70,7 @@ export class OlmIdentity implements DeviceCaller {
       if (this.closed) throw new Error(`crypto identity ${this.userId} is closed`);
       return fn();
     });
-    this.lock = next.catch(() => undefined);
+    this.lock = next.catch(() => undefined).finally(() => (this.lastUsed = Date.now()));
     return next;
   }
 
