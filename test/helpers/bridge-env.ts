@@ -1,7 +1,8 @@
 /**
  * A whole stack for e2e tests: a real Synapse, the sandbox network (in this process), and a
  * bridge as its own process (so it can be killed and restarted), on SQLite or PostgreSQL: the
- * sandbox bridge, or the WhatsApp bridge on its emulated socket over the same sandbox network.
+ * sandbox bridge, the WhatsApp bridge on its emulated socket over the same sandbox network, or the
+ * Messenger / Instagram bridge on the Meta emulator (started here) over that network.
  * `TRIBUTARY_E2E_DB=postgres` switches every suite to PostgreSQL.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -13,6 +14,8 @@ import { stringify } from 'yaml';
 import { buildRegistration, buildDoublePuppetRegistration, makeConfigSchema, parseConfig, renderRegistrationYaml, generateToken } from '../../shared/src/config/index.js';
 import { sandboxConfigSchema } from '../../bridges/sandbox/src/connector/connector.js';
 import { startSandboxServer, type SandboxServer } from '../../bridges/sandbox/src/server/index.js';
+import { startMetaEmulator, type MetaEmulator } from '../../bridges/meta/src/emulator/server.js';
+import { metaConfigSchema } from '../../bridges/meta/src/connector/config.js';
 import { startSynapse, type SynapseHandle, type RegisteredUser } from './synapse.js';
 import { startPostgres, type TestPostgres } from './postgres.js';
 import { freePort } from './ports.js';
@@ -21,7 +24,9 @@ import { TestClient } from './matrix-client.js';
 const ROOT = resolve(import.meta.dirname, '../..');
 
 /** Which bridge the stack runs: its network id names its directory, bot and ghosts. */
-export type BridgeKind = 'sandbox' | 'whatsapp';
+export type BridgeKind = 'sandbox' | 'whatsapp' | 'messenger' | 'instagram';
+
+const isMetaKind = (kind: BridgeKind): kind is 'messenger' | 'instagram' => kind === 'messenger' || kind === 'instagram';
 
 export interface BridgeEnvOptions {
   db?: 'sqlite' | 'postgres';
@@ -38,6 +43,8 @@ export interface BridgeEnvOptions {
 export class BridgeEnv {
   bridgeProc: ChildProcess | undefined;
   readonly asPort: number;
+  /** The Meta gateway emulator (in this process) of a messenger or instagram stack. */
+  metaEmulator: MetaEmulator | undefined;
   private exitWaiters: Array<() => void> = [];
 
   private constructor(
@@ -59,6 +66,7 @@ export class BridgeEnv {
     const pg = dbType === 'postgres' ? await startPostgres() : undefined;
     const sandbox = await startSandboxServer({ port: 0, seed: 'demo', qrRotateMs: opts.qrRotateMs ?? 60_000 });
     const asPort = await freePort();
+    const metaEmulator = isMetaKind(kind) ? await startMetaEmulator({ flavour: kind, sandboxUrl: sandbox.url }) : undefined;
     const raw = deepMerge({
       homeserver: { address: 'http://127.0.0.1:1', domain: 'localhost' },
       appservice: {
@@ -75,13 +83,15 @@ export class BridgeEnv {
       logging: { level: process.env.TRIBUTARY_E2E_LOG ?? 'info' },
       network: kind === 'whatsapp'
         ? { sandbox_url: sandbox.url, reconnect: { min_ms: 50, max_ms: 500 } }
-        : { url: sandbox.url, reconnect_min_ms: 50, reconnect_max_ms: 500 },
+        : metaEmulator
+          ? { emulator_url: metaEmulator.url, reconnect: { min_ms: 50, max_ms: 500 }, rate_limit: { burst: 1000, per_second: 1000 } }
+          : { url: sandbox.url, reconnect_min_ms: 50, reconnect_max_ms: 500 },
     }, opts.config ?? {});
     // Baileys is loaded only for WhatsApp stacks: under tsx, a test file that imports matrix-js-sdk
     // before a static import chain reaching Baileys evaluates the SDK's entry point twice.
     const schema = kind === 'whatsapp'
       ? makeConfigSchema('whatsapp', (await import('../../bridges/whatsapp/src/connector/connector.js')).whatsappConfigSchema)
-      : makeConfigSchema('sandbox', sandboxConfigSchema);
+      : isMetaKind(kind) ? makeConfigSchema(kind, metaConfigSchema) : makeConfigSchema('sandbox', sandboxConfigSchema);
     const regPath = join(dir, 'registration.yaml');
     const parsed = parseConfig(schema, raw) as never;
     await writeFile(regPath, renderRegistrationYaml(buildRegistration(parsed)));
@@ -97,6 +107,7 @@ export class BridgeEnv {
     const configPath = join(dir, 'config.yaml');
     await writeFile(configPath, stringify(raw));
     const env = new BridgeEnv(dir, synapse, sandbox, raw as never, configPath, pg, kind);
+    env.metaEmulator = metaEmulator;
     if (opts.startBridge !== false) await env.startBridge();
     return env;
   }
@@ -172,6 +183,7 @@ export class BridgeEnv {
   async stop(): Promise<void> {
     await this.stopBridge('SIGTERM').catch(() => undefined);
     await this.synapse.stop().catch(() => undefined);
+    await this.metaEmulator?.close().catch(() => undefined);
     await this.sandbox.close().catch(() => undefined);
     await this.pg?.stop().catch(() => undefined);
     if (!process.env.TRIBUTARY_KEEP_E2E) await rm(this.dir, { recursive: true, force: true });

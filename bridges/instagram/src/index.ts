@@ -1,2 +1,3 @@
-/** The Instagram bridge: its connector lands here. */
-export {};
+/** The Instagram bridge: the shared Meta connector (bridges/meta) with Instagram's names. */
+export { InstagramConnector, INSTAGRAM_NAME } from './connector.js';
+export { metaConfigSchema as instagramConfigSchema, type MetaConfig as InstagramConfig } from '@tributary/meta/connector/index';

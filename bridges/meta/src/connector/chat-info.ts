@@ -15,7 +15,7 @@ export const META_ROLE_LEVEL = { member: 0, admin: 50, superAdmin: 75 } as const
 export type MediaDownloader = (url: string) => Promise<Uint8Array>;
 
 export function requestTopicNote(platform: MetaPlatform): string {
-  return `This chat is a message request on ${platformName(platform)}: the sender is not in your chats yet. Replying here accepts it.`;
+  return `This chat is a message request on ${platformName(platform)}: the sender is not in your chats yet.`;
 }
 
 function mimeOfUrl(url: string): string {

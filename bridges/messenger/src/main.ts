@@ -1,0 +1,4 @@
+import { runBridgeCli } from '@tributary/core/main';
+import { MessengerConnector } from './connector.js';
+
+await runBridgeCli(new MessengerConnector());
