@@ -47,6 +47,19 @@ export class LoginSessions {
     await this.show(mxid, s);
   }
 
+  /**
+   * Redacts a message that holds a secret: as the bot, or else as the person through double
+   * puppeting (anyone may redact their own events; in a room the person made, the bot usually
+   * lacks the power to). If neither works, the person is asked to delete it.
+   */
+  private async removeSecret(mxid: string, roomId: string, eventId: string): Promise<void> {
+    const b = this.bridge;
+    const asBot = await b.api.redact(roomId, eventId, { asUser: b.botMxid, txnId: `loginredact.${eventId}` }).then(() => true, () => false);
+    if (asBot) return;
+    if (b.canPuppet(mxid) && await b.api.redact(roomId, eventId, { asUser: mxid, txnId: `loginredact.${eventId}` }).then(() => true, () => false)) return;
+    await b.sendNotice(roomId, '⚠️ I could not remove your message with the secret from this room. Please delete it yourself.').catch(() => undefined);
+  }
+
   async submit(mxid: string, roomId: string, text: string, eventId: string): Promise<void> {
     const s = this.sessions.get(mxid);
     if (!s) return;
@@ -60,7 +73,7 @@ export class LoginSessions {
     s.pending.shift();
     // Secrets typed into the room should not stay there.
     if (['password', 'token', 'code'].includes((field as LoginInputField).type ?? '') || s.step.type === 'cookies') {
-      await this.bridge.api.redact(roomId, eventId, { asUser: this.bridge.botMxid, txnId: `loginredact.${eventId}` }).catch(() => undefined);
+      await this.removeSecret(mxid, roomId, eventId);
     }
     if (s.pending.length) return this.prompt(s);
     try {

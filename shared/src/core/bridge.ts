@@ -43,6 +43,8 @@ export class Bridge implements BridgeHandle<unknown> {
   readonly disappearing = new DisappearingLoop(this);
   commands: CommandProcessor | undefined;
   metrics: BridgeMetrics | undefined;
+  /** Rooms people made for a DM by inviting a ghost, by `dmClaimKey`, until the portal adopts them. */
+  readonly dmClaims = new Map<string, string>();
   /** End-to-bridge encryption, when `encryption.allow` is on (set at start-up). */
   crypto: BridgeCrypto | undefined;
   /** The homeserver's default room version gives room creators unlimited power (v12+, MSC4289). */

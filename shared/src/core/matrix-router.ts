@@ -6,6 +6,7 @@
 import { isPresenceHandling } from '../network/index.js';
 import type { InboundItem, IntakeDispatcher } from '../matrix/intake.js';
 import type { Bridge } from './bridge.js';
+import { handleGhostInvite, isGhostInvite } from './ghost-invite.js';
 
 export class MatrixRouter implements IntakeDispatcher {
   constructor(private readonly bridge: Bridge) {}
@@ -37,6 +38,11 @@ export class MatrixRouter implements IntakeDispatcher {
       }
     }
     crypto?.observe(ev);
+    if (isGhostInvite(this.bridge, ev) && !(await this.bridge.getPortalByRoom(ev.room_id))) {
+      // A person starting a DM by inviting a contact: beside the loop (it talks to the network).
+      void handleGhostInvite(this.bridge, ev).catch((err) => this.bridge.log.warn({ err, room: ev.room_id }, 'ghost invite handling failed')).finally(() => void done());
+      return;
+    }
     if (ev.type === 'm.room.member' && ev.state_key === this.bridge.botMxid) {
       await this.handleBotMembership(ev).catch((err) => this.bridge.log.warn({ err, room: ev.room_id }, 'bot membership handling failed'));
       return done();
@@ -72,7 +78,8 @@ export class MatrixRouter implements IntakeDispatcher {
   }
 
   private async handleBotMembership(ev: InboundItem['event'] & { state_key?: string; sender: string; room_id: string; content: Record<string, unknown> }): Promise<void> {
-    if (ev.content.membership !== 'invite') return;
+    // The bridge's own invites (a ghost bringing the bot into a DM it was invited to) need nothing.
+    if (ev.content.membership !== 'invite' || this.bridge.isGhost(ev.sender)) return;
     if (!this.bridge.permissions.can(ev.sender, 'commands')) {
       await this.bridge.api.leave(ev.room_id, this.bridge.botMxid, 'You are not allowed to use this bridge').catch(() => undefined);
       return;

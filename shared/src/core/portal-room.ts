@@ -6,6 +6,7 @@ import type { ChatAvatar, ChatInfo, ChatMember, RemoteUserId } from '../network/
 import type { Portal } from './portal.js';
 import type { UserLogin } from './user-login.js';
 import { linkChildren, setParent } from './portal-space.js';
+import { adoptRoom, dmClaimKey } from './ghost-invite.js';
 
 const BOT_LEVEL = 100;
 const USER_LEVEL = 50;
@@ -35,6 +36,13 @@ export async function ensureRoom(portal: Portal, login: UserLogin, given?: ChatI
   const members = (info.members ?? []).filter((m) => (m.membership ?? 'join') === 'join');
   const ghostMembers = members.filter((m) => !login.client.isThisUser(m.user));
   const dmPartner = isDm ? (info.otherUser ?? ghostMembers[0]?.user) : undefined;
+  // A DM the person started by inviting the ghost into a room of their own: that room it is.
+  const claim = dmPartner ? dmClaimKey(login.id, dmPartner) : undefined;
+  const claimed = claim ? b.dmClaims.get(claim) : undefined;
+  if (claim && claimed) {
+    b.dmClaims.delete(claim);
+    return adoptRoom(portal, login, claimed, dmPartner!);
+  }
 
   // Room version 12 (MSC4289) gives the creator unlimited power and refuses it in `users`; older
   // versions need the bot listed explicitly.
