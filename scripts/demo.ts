@@ -1,6 +1,8 @@
 /**
- * The demo stack: a local Synapse, the sandbox network with the sandbox bridge, and the WhatsApp
- * bridge on its emulated WhatsApp (a second sandbox network), both on SQLite, all under .demo/
+ * The demo stack: a local Synapse, the sandbox network with the sandbox bridge, the WhatsApp
+ * bridge on its emulated WhatsApp (a second sandbox network), and the Messenger and Instagram
+ * bridges on the Meta gateway emulator (each over a sandbox network of its own), all on SQLite,
+ * under .demo/
  * (kept between runs), and the dashboard page (scripts/demo-dashboard.ts) that shows the bridges'
  * states and plays the contacts. Writes .demo/stack.json and prints how to connect a Matrix
  * client. Ctrl-C stops everything.
@@ -54,7 +56,7 @@ async function waitFor(url: string, what: string, proc: ChildProcess): Promise<v
 interface Secrets { as_token: string; hs_token: string; provisioning: string; double_puppet: string }
 
 /** Writes one bridge's config and registrations under .demo/<name>-bridge (tokens kept between runs). */
-function prepareBridge(name: 'sandbox' | 'whatsapp', ports: { synapse: number; bridge: number }, network: Record<string, unknown>) {
+function prepareBridge(name: 'sandbox' | 'whatsapp' | 'messenger' | 'instagram', ports: { synapse: number; bridge: number }, network: Record<string, unknown>) {
   const dir = join(DEMO, `${name}-bridge`);
   mkdirSync(dir, { recursive: true });
   const secretsPath = join(dir, 'secrets.json');
@@ -87,6 +89,15 @@ function prepareBridge(name: 'sandbox' | 'whatsapp', ports: { synapse: number; b
   };
 }
 
+/** The Meta gateway emulator of one flavour, in front of its sandbox network. */
+async function startGateway(flavour: 'messenger' | 'instagram', sandboxUrl: string, port: number): Promise<{ proc: ChildProcess; url: string }> {
+  const proc = child(`${flavour}-gateway`, ['bridges/meta/src/emulator/main.ts', '--flavour', flavour, '--sandbox', sandboxUrl, '--port', String(port)]);
+  const url = `http://127.0.0.1:${port}`;
+  // Without cookies the inbox sends the browser to the login page, which answers 200.
+  await waitFor(`${url}/${flavour === 'messenger' ? 'messages' : 'direct/inbox/'}`, `the ${flavour} gateway emulator`, proc);
+  return { proc, url };
+}
+
 /** A sandbox network server with its own state file, seeded with the demo contacts. */
 async function startNetwork(name: string, port: number): Promise<{ proc: ChildProcess; url: string }> {
   const proc = child(name, ['bridges/sandbox/src/server/main.ts', '--port', String(port), '--state', join(DEMO, `${name}.json`), '--seed', 'demo']);
@@ -109,6 +120,12 @@ async function main(): Promise<void> {
     whatsapp_network: await portOr(saved.whatsapp_network ?? 29401),
     whatsapp_bridge: await portOr(saved.whatsapp_bridge ?? 29318),
     dashboard: await portOr(saved.dashboard ?? 29399),
+    messenger_network: await portOr(saved.messenger_network ?? 29402),
+    messenger_gateway: await portOr(saved.messenger_gateway ?? 29412),
+    messenger_bridge: await portOr(saved.messenger_bridge ?? 29319),
+    instagram_network: await portOr(saved.instagram_network ?? 29403),
+    instagram_gateway: await portOr(saved.instagram_gateway ?? 29413),
+    instagram_bridge: await portOr(saved.instagram_bridge ?? 29320),
   };
   writeFileSync(statePath, JSON.stringify(ports));
 
@@ -118,8 +135,17 @@ async function main(): Promise<void> {
   const waNetwork = await startNetwork('whatsapp-network', ports.whatsapp_network);
   const sb = prepareBridge('sandbox', { synapse: ports.synapse, bridge: ports.bridge }, { url: sandbox.url });
   const wa = prepareBridge('whatsapp', { synapse: ports.synapse, bridge: ports.whatsapp_bridge }, { sandbox_url: waNetwork.url });
+  // Messenger and Instagram: a sandbox network each, with the Meta gateway emulator in front.
+  const fbNetwork = await startNetwork('messenger-network', ports.messenger_network);
+  const igNetwork = await startNetwork('instagram-network', ports.instagram_network);
+  const fbGateway = await startGateway('messenger', fbNetwork.url, ports.messenger_gateway);
+  const igGateway = await startGateway('instagram', igNetwork.url, ports.instagram_gateway);
+  const fb = prepareBridge('messenger', { synapse: ports.synapse, bridge: ports.messenger_bridge }, { emulator_url: fbGateway.url });
+  const ig = prepareBridge('instagram', { synapse: ports.synapse, bridge: ports.instagram_bridge }, { emulator_url: igGateway.url });
 
-  const synapse = await startSynapse({ registrationFiles: [...sb.registrations, ...wa.registrations], dataDir: join(DEMO, 'synapse'), port: ports.synapse });
+  const synapse = await startSynapse({
+    registrationFiles: [...sb.registrations, ...wa.registrations, ...fb.registrations, ...ig.registrations], dataDir: join(DEMO, 'synapse'), port: ports.synapse,
+  });
   let user;
   try {
     user = await synapse.registerUser(USER.localpart, USER.password, true);
@@ -136,16 +162,28 @@ async function main(): Promise<void> {
   const bridge = child('sandbox-bridge', [sb.main, '-c', sb.configPath]);
   const waBridge = child('whatsapp-bridge', [wa.main, '-c', wa.configPath]);
   await waitFor(`${sb.url}/_matrix/mau/ready`, 'the sandbox bridge', bridge);
+  const fbBridge = child('messenger-bridge', [fb.main, '-c', fb.configPath]);
+  const igBridge = child('instagram-bridge', [ig.main, '-c', ig.configPath]);
   await waitFor(`${wa.url}/_matrix/mau/ready`, 'the WhatsApp bridge', waBridge);
+  await waitFor(`${fb.url}/_matrix/mau/ready`, 'the Messenger bridge', fbBridge);
+  await waitFor(`${ig.url}/_matrix/mau/ready`, 'the Instagram bridge', igBridge);
+  const metaCookies = async (networkUrl: string, flavour: 'messenger' | 'instagram') => {
+    const token = ((await (await fetch(`${networkUrl}/control/accounts/me`)).json()) as { token: string }).token;
+    return flavour === 'messenger' ? `xs=${token}; c_user=15550000000; datr=demo` : `sessionid=${token}; ds_user_id=15550000000; csrftoken=demo; mid=demo; ig_did=demo`;
+  };
   const dashboard = await startDashboard({
     port: ports.dashboard,
     bridges: [
       { id: 'sandbox', name: 'Sandbox bridge', bot: sb.bot, url: sb.url, configPath: sb.configPath },
       { id: 'whatsapp', name: 'WhatsApp bridge', bot: wa.bot, url: wa.url, configPath: wa.configPath },
+      { id: 'messenger', name: 'Messenger bridge', bot: fb.bot, url: fb.url, configPath: fb.configPath },
+      { id: 'instagram', name: 'Instagram bridge', bot: ig.bot, url: ig.url, configPath: ig.configPath },
     ],
     networks: [
       { id: 'sandbox', name: 'Sandbox', controlUrl: `${sandbox.url}/control`, self: 'me' },
       { id: 'whatsapp', name: 'WhatsApp', controlUrl: `${waNetwork.url}/control`, self: 'me' },
+      { id: 'messenger', name: 'Messenger', controlUrl: `${fbNetwork.url}/control`, self: 'me' },
+      { id: 'instagram', name: 'Instagram', controlUrl: `${igNetwork.url}/control`, self: 'me' },
     ],
     intro: { homeserver_url: synapse.baseUrl, user_id: user.userId, password: USER.password },
   });
@@ -155,12 +193,16 @@ async function main(): Promise<void> {
     dashboard_url: dashboard.url,
     server_name: 'localhost',
     user: { user_id: user.userId, password: USER.password, access_token: user.accessToken },
-    bots: { sandbox: sb.bot, whatsapp: wa.bot },
+    bots: { sandbox: sb.bot, whatsapp: wa.bot, messenger: fb.bot, instagram: ig.bot },
     sandbox: { url: sandbox.url, control_url: `${sandbox.url}/control`, login: { account: 'me', password: 'sandbox' } },
     whatsapp: { url: waNetwork.url, control_url: `${waNetwork.url}/control`, login: { account: 'me', flows: ['qr', 'pairing-code'] } },
+    messenger: { url: fbNetwork.url, control_url: `${fbNetwork.url}/control`, gateway_url: fbGateway.url, login: { account: 'me', cookies: await metaCookies(fbNetwork.url, 'messenger') } },
+    instagram: { url: igNetwork.url, control_url: `${igNetwork.url}/control`, gateway_url: igGateway.url, login: { account: 'me', cookies: await metaCookies(igNetwork.url, 'instagram') } },
     bridges: {
       sandbox: { url: sb.url, log: '.demo/sandbox-bridge.log' },
       whatsapp: { url: wa.url, log: '.demo/whatsapp-bridge.log' },
+      messenger: { url: fb.url, log: '.demo/messenger-bridge.log' },
+      instagram: { url: ig.url, log: '.demo/instagram-bridge.log' },
     },
   };
   writeFileSync(join(DEMO, 'stack.json'), JSON.stringify(stack, null, 2));
@@ -169,7 +211,8 @@ Tributary demo is running (Synapse ${synapse.version}).
 
   Homeserver:  ${synapse.baseUrl}   (server name "localhost")
   Matrix user: ${user.userId}   password: ${USER.password}
-  Bridge bots: ${stack.bots.sandbox} (sandbox network), ${stack.bots.whatsapp} (WhatsApp, emulated)
+  Bridge bots: ${stack.bots.sandbox} (sandbox network), ${stack.bots.whatsapp} (WhatsApp, emulated),
+               ${stack.bots.messenger} (Messenger, emulated), ${stack.bots.instagram} (Instagram, emulated)
 
 Open ${dashboard.url} to play the contacts and approve login codes: it shows both
 bridges' states, lets you send messages as alice, bob and carol, and "scans" login codes.
@@ -179,6 +222,11 @@ Connect any Matrix client to the homeserver URL and log in as the user above, th
             "sandbox" (the demo account); your sandbox chats appear as rooms.
   WhatsApp: start a direct chat with ${stack.bots.whatsapp}, send "login qr", then approve the code
             on the dashboard (the phone of the account me).
+  Messenger: start a direct chat with ${stack.bots.messenger}, send "login cookies", then these
+            (the emulator's session of the account me; real cookies come from your browser):
+            ${stack.messenger.login.cookies}
+  Instagram: the same with ${stack.bots.instagram} and
+            ${stack.instagram.login.cookies}
 
 Without the dashboard, the same through the control API (docs/sandbox.md):
   curl ${stack.whatsapp.control_url}/login-codes
@@ -187,7 +235,7 @@ Without the dashboard, the same through the control API (docs/sandbox.md):
 
 Details are in .demo/stack.json; logs in .demo/*.log. Press Ctrl-C to stop.
 `);
-  const children = [bridge, waBridge, sandbox.proc, waNetwork.proc];
+  const children = [bridge, waBridge, sandbox.proc, waNetwork.proc, fbBridge, igBridge, fbNetwork.proc, igNetwork.proc, fbGateway.proc, igGateway.proc];
   const stop = async () => {
     await dashboard.close();
     for (const c of children) c.kill('SIGTERM');
@@ -201,7 +249,8 @@ Details are in .demo/stack.json; logs in .demo/*.log. Press Ctrl-C to stop.
   process.once('SIGINT', () => void stop());
   process.once('SIGTERM', () => void stop());
   process.once('SIGHUP', () => void stop());
-  const names = ['sandbox bridge', 'WhatsApp bridge', 'sandbox network', 'WhatsApp network'];
+  const names = ['sandbox bridge', 'WhatsApp bridge', 'sandbox network', 'WhatsApp network', 'Messenger bridge', 'Instagram bridge',
+    'Messenger network', 'Instagram network', 'Messenger gateway emulator', 'Instagram gateway emulator'];
   children.forEach((proc, i) => {
     proc.on('exit', (code) => {
       console.error(`the ${names[i]} exited (code ${code}); see .demo/*.log`);

@@ -22,9 +22,11 @@ interface Stack {
   homeserver_url: string;
   dashboard_url: string;
   user: { user_id: string; access_token: string; password: string };
-  bots: { sandbox: string; whatsapp: string };
+  bots: { sandbox: string; whatsapp: string; messenger: string; instagram: string };
   sandbox: { control_url: string; login: { account: string; password: string } };
   whatsapp: { control_url: string; login: { account: string } };
+  messenger: { control_url: string; login: { account: string; cookies: string } };
+  instagram: { control_url: string; login: { account: string; cookies: string } };
 }
 
 describe('e2e: the demo stack (npm run demo)', function () {
@@ -104,6 +106,27 @@ describe('e2e: the demo stack (npm run demo)', function () {
     await eventually('alice\'s WhatsApp message in a portal room', () =>
       client!.client.getRooms().some((r) => r.getLiveTimeline().getEvents().some((e) => e.getContent().body === 'hello over WhatsApp')), 60_000);
   });
+
+  for (const [flavour, app] of [['messenger', 'Messenger'], ['instagram', 'Instagram']] as const) {
+    it(`lets the demo user log in to the emulated ${app} with the printed cookies and see a contact's message`, async () => {
+      const stack = JSON.parse(readFileSync(join(dir, 'stack.json'), 'utf8')) as Stack;
+      assert.ok(output.includes(stack[flavour].login.cookies), 'the cookies are printed');
+      client ??= await TestClient.start(stack.homeserver_url, stack.user.user_id, stack.user.access_token);
+      const mgmt = (await client.client.createRoom({ is_direct: true, invite: [stack.bots[flavour]] })).room_id;
+      const bot = (re: RegExp) => client!.waitForEvent(mgmt, (e) => e.getSender() === stack.bots[flavour] && re.test(e.getContent().body ?? ''), 30_000);
+      await bot(/management room/);
+      await client.sendText(mgmt, 'login cookies');
+      await bot(/cookies/);
+      await client.sendText(mgmt, stack[flavour].login.cookies);
+      await bot(new RegExp(`Logged in to ${app}`));
+      const text = `hello over ${app}`;
+      await fetch(`${stack[flavour].control_url}/chats/${encodeURIComponent('dm:alice:me')}/messages`, {
+        method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ as: 'alice', text }),
+      });
+      await eventually(`alice's ${app} message in a portal room`, () =>
+        client!.client.getRooms().some((r) => r.getLiveTimeline().getEvents().some((e) => e.getContent().body === text)), 60_000);
+    });
+  }
 
   it('serves the dashboard: both bridges connected, playing alice, approving a WhatsApp login code (Chromium)', async () => {
     const stack = JSON.parse(readFileSync(join(dir, 'stack.json'), 'utf8')) as Stack;
