@@ -144,6 +144,7 @@ export class Bridge implements BridgeHandle<unknown> {
    * when it is their own account and the homeserver allows it, otherwise the ghost (joined first).
    */
   async actorFor(portal: Portal, login: UserLogin, user: RemoteUserId, sender?: RemoteSender): Promise<string> {
+    if (sender?.isBridgeBot) return this.botMxid;
     const own = sender?.isFromMe || login.client?.isThisUser(user);
     if (own && this.canPuppet(login.userMxid)) return login.userMxid;
     const ghost = await this.getGhost(user);

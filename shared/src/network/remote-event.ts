@@ -29,6 +29,11 @@ export interface RemoteSender {
   isFromMe: boolean;
   /** The login that acted, when it is a bridged account (lets the core use double puppeting). */
   login?: UserLoginId;
+  /**
+   * The bridge itself speaks, not a person (a connector's notice about the chat, such as "this chat
+   * cannot be bridged yet"): the core sends as the bridge bot; `user` is only recorded as the author.
+   */
+  isBridgeBot?: boolean;
 }
 
 interface RemoteEventBase {

@@ -5,11 +5,15 @@
  * their attachments), edits, reactions, unsends, read receipts, typing.
  */
 import type { LSRow, LSTables } from '../lightspeed/tables.js';
+import { isEncryptedThreadType } from '../lightspeed/thread-types.js';
 
 type Attachment = LSRow<'LSInsertAttachment'> | LSRow<'LSInsertBlobAttachment'>;
 
 export type MetaThreadChange =
-  | { change: 'upsert'; thread: LSRow<'LSDeleteThenInsertThread'> }
+  /** `encrypted`: the thread type says end-to-end encrypted; its messages never come over LightSpeed. */
+  | { change: 'upsert'; thread: LSRow<'LSDeleteThenInsertThread'>; encrypted: boolean }
+  /** Meta moved the thread to end-to-end encryption (moveThreadToE2EECutoverFolder). */
+  | { change: 'encrypted'; threadKey: string }
   | { change: 'name'; threadKey: string; name: string }
   | { change: 'image'; threadKey: string; imageUrl: string | undefined }
   | { change: 'participant-added'; participant: LSRow<'LSAddParticipantIdToGroupThread'> }
@@ -32,7 +36,8 @@ export type MetaEventType = MetaEvent['type'];
 export function eventsFromTables(tables: LSTables): MetaEvent[] {
   const out: MetaEvent[] = [];
   for (const contact of tables.LSVerifyContactRowExists ?? []) out.push({ type: 'contact', contact });
-  for (const thread of tables.LSDeleteThenInsertThread ?? []) out.push({ type: 'thread', change: 'upsert', thread });
+  for (const thread of tables.LSDeleteThenInsertThread ?? []) out.push({ type: 'thread', change: 'upsert', thread, encrypted: isEncryptedThreadType(thread.threadType) });
+  for (const r of tables.LSMoveThreadToE2EECutoverFolder ?? []) out.push({ type: 'thread', change: 'encrypted', threadKey: r.threadKey });
   for (const r of tables.LSSyncUpdateThreadName ?? []) out.push({ type: 'thread', change: 'name', threadKey: r.threadKey, name: r.threadName ?? '' });
   for (const r of tables.LSSetThreadImageURL ?? []) out.push({ type: 'thread', change: 'image', threadKey: r.threadKey, imageUrl: r.imageUrl });
   for (const participant of tables.LSAddParticipantIdToGroupThread ?? []) out.push({ type: 'thread', change: 'participant-added', participant });

@@ -1,12 +1,13 @@
 /**
  * ChatInfo and UserInfo from what the directory knows: DM or group, members with admins as power
  * levels, name, picture and description; message requests are marked in the topic, since Matrix
- * has no folder for them.
+ * has no folder for them, and so are end-to-end encrypted chats (see e2ee.ts).
  */
 import { Readable } from 'node:stream';
 import type { ChatAvatar, ChatInfo, ChatMember, UserInfo, UserLoginId } from '@tributary/core/network/index';
 import { makeMetaUserId, platformName, type MetaPlatform } from '../msgconv/meta-ids.js';
 import type { MetaDirectory, MetaParticipant } from './directory.js';
+import { e2eeNoticeText } from './e2ee.js';
 import { pictureId } from './ids.js';
 
 /** Power levels of Meta roles (the core's convention: 50 admin, 75 owner/super admin). */
@@ -59,7 +60,9 @@ export function chatInfoOf(threadKey: string, deps: ChatInfoDeps): ChatInfo {
   const thread = dir.threads.get(threadKey);
   const isGroup = dir.isGroup(threadKey) ?? false;
   const note = dir.isMessageRequest(threadKey) ? requestTopicNote(deps.platform) : undefined;
-  const topic = [thread?.description, note].filter(Boolean).join('\n\n');
+  // An encrypted chat says so in its topic too: the one notice scrolls away, the topic stays.
+  const e2ee = dir.isEncrypted(threadKey) ? e2eeNoticeText(deps.platform) : undefined;
+  const topic = [thread?.description, note, e2ee].filter(Boolean).join('\n\n');
   if (!isGroup) {
     const members: ChatMember[] = [
       { user: makeMetaUserId(dir.selfId), isFromMe: true, membership: 'join' },

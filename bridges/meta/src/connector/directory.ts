@@ -5,7 +5,7 @@
  * chat info. Fed from the page's embedded tables, sync responses, pushes and task responses.
  */
 import type { LSRow, LSTables } from '../lightspeed/tables.js';
-import { THREAD_TYPE_ONE_TO_ONE } from './ids.js';
+import { encryptedTypeOf, isEncryptedThreadType, isGroupThreadType } from '../lightspeed/thread-types.js';
 
 export interface MetaThread {
   threadKey: string;
@@ -15,6 +15,8 @@ export interface MetaThread {
   threadType?: number;
   folderName?: string;
   lastActivityMs?: number;
+  /** End-to-end encrypted: its messages travel outside LightSpeed and cannot be bridged yet. */
+  encrypted?: boolean;
 }
 
 export interface MetaParticipant {
@@ -56,7 +58,7 @@ export class MetaDirectory {
 
   isGroup(threadKey: string): boolean | undefined {
     const t = this.threads.get(threadKey);
-    if (t?.threadType !== undefined) return t.threadType !== THREAD_TYPE_ONE_TO_ONE;
+    if (t?.threadType !== undefined) return isGroupThreadType(t.threadType);
     // A one-to-one thread's key is the other person's id (fact).
     if (this.contacts.has(threadKey)) return false;
     return undefined;
@@ -67,8 +69,15 @@ export class MetaDirectory {
     return folder !== undefined && REQUEST_FOLDERS.has(folder);
   }
 
+  isEncrypted(threadKey: string): boolean {
+    return this.threads.get(threadKey)?.encrypted === true;
+  }
+
   upsertThread(row: LSRow<'LSDeleteThenInsertThread'>): MetaThread {
     const t: MetaThread = { threadKey: row.threadKey };
+    // Once moved to encryption a thread stays encrypted (Meta has no way back), whatever type a
+    // later row of an older snapshot carries.
+    if (isEncryptedThreadType(row.threadType) || this.threads.get(row.threadKey)?.encrypted) t.encrypted = true;
     if (row.threadName) t.name = row.threadName;
     if (row.threadPictureUrl) t.pictureUrl = row.threadPictureUrl;
     if (row.threadDescription) t.description = row.threadDescription;
@@ -77,6 +86,15 @@ export class MetaDirectory {
     if (row.lastActivityTimestampMs !== undefined) t.lastActivityMs = row.lastActivityTimestampMs;
     this.threads.set(row.threadKey, t);
     return t;
+  }
+
+  /** Meta moved the thread to end-to-end encryption (moveThreadToE2EECutoverFolder). */
+  markEncrypted(threadKey: string): void {
+    const t = this.threads.get(threadKey) ?? { threadKey };
+    const isGroup = this.isGroup(threadKey);
+    t.encrypted = true;
+    if (isGroup !== undefined && !isEncryptedThreadType(t.threadType)) t.threadType = encryptedTypeOf(isGroup);
+    this.threads.set(threadKey, t);
   }
 
   setThreadName(threadKey: string, name: string): void {
@@ -130,6 +148,7 @@ export class MetaDirectory {
   absorbTables(tables: LSTables): void {
     for (const c of tables.LSVerifyContactRowExists ?? []) this.upsertContact(c);
     for (const t of tables.LSDeleteThenInsertThread ?? []) this.upsertThread(t);
+    for (const r of tables.LSMoveThreadToE2EECutoverFolder ?? []) this.markEncrypted(r.threadKey);
     for (const p of tables.LSAddParticipantIdToGroupThread ?? []) this.addParticipant(p);
     for (const r of tables.LSRemoveParticipantFromThread ?? []) this.removeParticipant(r.threadKey, r.participantId);
     for (const r of tables.LSSyncUpdateThreadName ?? []) this.setThreadName(r.threadKey, r.threadName ?? '');

@@ -1,7 +1,9 @@
 /**
  * Matrix actions -> Meta tasks, through the shared converter (msgconv): messages and media,
  * edits, reactions, unsends, read receipts, typing, room name and picture, members, and starting
- * chats (a DM with a person, a group). Every failure comes back as a BridgeError.
+ * chats (a DM with a person, a group). Every failure comes back as a BridgeError. Nothing goes into
+ * an end-to-end encrypted thread (see e2ee.ts): content fails with the reason, receipts and typing
+ * are not sent.
  */
 import type { Readable } from 'node:stream';
 import {
@@ -21,8 +23,9 @@ import { matrixMessageToMeta, type MetaSendTarget } from '../msgconv/from-matrix
 import {
   matrixEditToMeta, matrixReactionRemoveToMeta, matrixReactionToMeta, matrixReadReceiptToMeta, matrixRedactionToMeta, matrixTypingToMeta,
 } from '../msgconv/from-matrix-actions.js';
-import { makeMetaMessageId, parseMetaUserId } from '../msgconv/meta-ids.js';
+import { makeMetaMessageId, parseMetaUserId, type MetaPlatform } from '../msgconv/meta-ids.js';
 import type { MetaDirectory } from './directory.js';
+import { e2eeSendError } from './e2ee.js';
 import { asBridge } from './errors.js';
 import { makeMetaPortalKey } from './ids.js';
 
@@ -30,6 +33,7 @@ export interface MatrixSideDeps {
   client(): MetaClient;
   dir: MetaDirectory;
   login: UserLoginHandle;
+  platform: MetaPlatform;
   /** Remembers the Matrix transaction of a send, by the otid Meta echoes back. */
   rememberOtid(otid: string, txnId: string): void;
   /** Takes a task response's threads, participants and messages into the directory. */
@@ -47,6 +51,7 @@ export class MetaMatrixHandler {
 
   target(portal: PortalKey): MetaSendTarget {
     const threadId = portal.id as string;
+    if (this.deps.dir.isEncrypted(threadId)) throw e2eeSendError(this.deps.platform);
     return { threadId, isGroup: portal.receiver === '' || (this.deps.dir.isGroup(threadId) ?? false) };
   }
 
@@ -88,14 +93,22 @@ export class MetaMatrixHandler {
   }
 
   async redaction(msg: MatrixMessageRemove): Promise<void> {
+    if (this.deps.dir.isEncrypted(msg.portal.id as string)) throw e2eeSendError(this.deps.platform);
     await asBridge(() => this.deps.client().sendTask(unsendMessageTask(matrixRedactionToMeta(msg))));
   }
 
+  /** Receipts and typing of an encrypted thread would travel over its own transport: not sent. */
+  #skips(portal: PortalKey): boolean {
+    return this.deps.dir.isEncrypted(portal.id as string);
+  }
+
   async readReceipt(msg: MatrixReadReceipt): Promise<void> {
+    if (this.#skips(msg.portal)) return;
     await asBridge(() => this.deps.client().sendTask(markReadTask(matrixReadReceiptToMeta(msg, this.target(msg.portal)))));
   }
 
   async typing(msg: MatrixTyping): Promise<void> {
+    if (this.#skips(msg.portal)) return;
     const target = this.target(msg.portal);
     const threadType = this.deps.dir.threads.get(target.threadId)?.threadType;
     await asBridge(() => this.deps.client().sendTask(typingTask(matrixTypingToMeta(msg, target, threadType))));

@@ -16,6 +16,7 @@ import type { MetaConvertDeps } from '../msgconv/to-matrix-common.js';
 import { editEvent, metaSender, reactionEvent, reactionRemoveEvent, unsendEvent, type MetaSelf } from '../msgconv/to-remote-events.js';
 import { memberOf, pictureAvatar, type MediaDownloader } from './chat-info.js';
 import type { MetaDirectory } from './directory.js';
+import { e2eeMessageNoticeText, e2eeNoticeId, e2eeNoticeMessage, e2eeNoticeText } from './e2ee.js';
 import { makeMetaPortalKey } from './ids.js';
 
 /** How long a remote typing notification lasts unless renewed (Meta sends no timeout). */
@@ -39,6 +40,8 @@ export class MetaEventHandler {
   readonly #self: MetaSelf;
   /** Threads upserted in the current burst of events: their participant rows are a snapshot, not joins. */
   readonly #fresh = new Set<string>();
+  /** Encrypted threads whose notice was queued in this session (the core's duplicate check covers restarts). */
+  readonly #noticed = new Set<string>();
 
   constructor(deps: MetaEventDeps) {
     this.#deps = deps;
@@ -76,6 +79,7 @@ export class MetaEventHandler {
         return this.#absorbThread(e);
       case 'message':
         dir.indexMessage(e.message);
+        if (dir.isEncrypted(e.message.threadKey)) return async () => [this.#encryptedRowNotice(e.message)];
         return async () => [this.messageEvent({ row: e.message, attachments: orderAttachments(e.attachments) })];
       default:
         return async () => this.#later(e);
@@ -102,7 +106,14 @@ export class MetaEventHandler {
         queueMicrotask(() => this.#fresh.delete(key));
         // No info: the core reads it through getChatInfo when the queue gets there, with every
         // participant row of this burst in the directory by then.
-        return async () => [{ type: 'chat_resync', portal: this.portalOf(key), timestamp: now, createPortal: true }];
+        const notice = this.#e2eeNotice(key, now);
+        return async () => [{ type: 'chat_resync', portal: this.portalOf(key), timestamp: now, createPortal: true }, ...notice];
+      }
+      case 'encrypted': {
+        dir.markEncrypted(e.threadKey);
+        const notice = this.#e2eeNotice(e.threadKey, now);
+        // A resync: the chat info (its topic) now says the chat is encrypted.
+        return async () => [{ type: 'chat_resync', portal: this.portalOf(e.threadKey), timestamp: now, createPortal: true }, ...notice];
       }
       case 'name':
         dir.setThreadName(e.threadKey, e.name);
@@ -125,6 +136,26 @@ export class MetaEventHandler {
         return async () => change(e.threadKey, { members: { removed: [{ user: makeMetaUserId(e.participantId) }] } });
       }
     }
+  }
+
+  /** The one notice of an encrypted thread, the first time this session sees it encrypted. */
+  #e2eeNotice(threadKey: string, now: number): RemoteEvent[] {
+    if (!this.#deps.dir.isEncrypted(threadKey) || this.#noticed.has(threadKey)) return [];
+    this.#noticed.add(threadKey);
+    return [e2eeNoticeMessage({
+      id: e2eeNoticeId(threadKey), portal: this.portalOf(threadKey), selfId: this.#deps.dir.selfId, timestamp: now, text: e2eeNoticeText(this.#deps.platform),
+    })];
+  }
+
+  /**
+   * A message row of an encrypted thread (Meta sends its messages over the other transport; a row
+   * that does come is not bridged as content, nor dropped): the notice, under the row's own id.
+   */
+  #encryptedRowNotice(row: MetaMessage['row']): RemoteEvent {
+    return e2eeNoticeMessage({
+      id: makeMetaMessageId(row.messageId), portal: this.portalOf(row.threadKey), selfId: this.#deps.dir.selfId,
+      timestamp: row.timestampMs, text: e2eeMessageNoticeText(this.#deps.platform),
+    });
   }
 
   /** A message row (live, from a sync, or from history) as a RemoteMessage. */

@@ -75,7 +75,7 @@ export class MetaAPI implements EditHandling, ReactionHandling, RedactionHandlin
       txnOfOtid: (otid) => this.#otids.get(otid),
     });
     this.#matrix = new MetaMatrixHandler({
-      client: () => this.client(), dir: this.dir, login: opts.login, absorb: (t) => this.#absorb(t),
+      client: () => this.client(), dir: this.dir, login: opts.login, platform: opts.platform, absorb: (t) => this.#absorb(t),
       rememberOtid: (otid, txn) => {
         this.#otids.set(otid, txn);
         if (this.#otids.size > 1000) this.#otids.delete(this.#otids.keys().next().value!);

@@ -22,6 +22,8 @@ export interface ConnectionDeps {
   sandboxUrl: string;
   media: MediaRegistry;
   mediaUrl(mediaId: string): string;
+  /** Whether a sandbox chat is end-to-end encrypted (see rows.ts). */
+  isEncrypted(chatId: string): boolean;
   log: Logger;
   now?: () => number;
 }
@@ -43,7 +45,7 @@ export class EmulatorConnection implements SessionConnection {
   constructor(ws: WebSocket, session: AccountSession, deps: ConnectionDeps) {
     this.#session = session;
     this.#deps = deps;
-    this.#rows = { dir: session.dir, mediaUrl: deps.mediaUrl };
+    this.#rows = { dir: session.dir, mediaUrl: deps.mediaUrl, isEncrypted: deps.isEncrypted };
     this.#dgw = new DGWServerConnection(ws, { onRequest: (json) => this.#onRequest(json) }, deps.log);
     session.connections.add(this);
     ws.on('close', () => this.#shutdown());
@@ -172,6 +174,21 @@ export class EmulatorConnection implements SessionConnection {
     }
     await addContact(b, this.#session.account, this.#rows);
     for (const account of await client.getContacts()) await addContact(b, account, this.#rows);
+  }
+
+  cutover(chatId: string): void {
+    this.#pushChain = this.#pushChain.then(async () => {
+      if (this.#closed || !this.#feeding) return;
+      const b = new LSProgramBuilder();
+      try {
+        b.call('LSMoveThreadToE2EECutoverFolder', { threadKey: await this.#session.dir.threadKey({ id: chatId, type: chatId.startsWith('g:') ? 'group' : 'dm' }) });
+      } catch (err) {
+        this.#deps.log.warn({ err: (err as Error).message }, 'emulator: cutover could not be translated');
+        return;
+      }
+      b.call('LSExecuteFirstBlockForSyncTransaction', { databaseId: 1, nextCursor: String(this.#cursor), syncStatus: 2 });
+      this.#dgw.push(buildLSResponse({ requestId: 0, program: b }));
+    });
   }
 
   #enqueuePush(event: WireEvent, seq: number): void {

@@ -2,6 +2,7 @@
  * The Meta gateway emulator as its own process, in front of a running sandbox network:
  *   node --conditions=source --import tsx bridges/meta/src/emulator/main.ts \
  *     --flavour messenger|instagram --sandbox http://127.0.0.1:29400 [--port 29410] [--host 127.0.0.1]
+ *     [--encrypted dm:alice:me ...] (sandbox chats that are end-to-end encrypted on this Meta)
  * Prints one JSON line {"listening": "<url>", "gateway": "<ws url>"} on stdout when ready; logs go
  * to stderr. Development and tests only.
  */
@@ -24,6 +25,7 @@ async function main(): Promise<void> {
         sandbox: { type: 'string' },
         port: { type: 'string', default: '0' },
         host: { type: 'string', default: '127.0.0.1' },
+        encrypted: { type: 'string', multiple: true, default: [] },
       },
       strict: true,
     }));
@@ -36,7 +38,7 @@ async function main(): Promise<void> {
   const port = Number(values.port);
   if (!Number.isSafeInteger(port) || port < 0 || port > 65535) fail('--port must be an integer from 0 to 65535');
   const { startMetaEmulator } = await import('./server.js');
-  const emulator = await startMetaEmulator({ flavour, sandboxUrl: values.sandbox, port, host: values.host });
+  const emulator = await startMetaEmulator({ flavour, sandboxUrl: values.sandbox, port, host: values.host, encryptedChats: values.encrypted });
   process.stdout.write(`${JSON.stringify({ listening: emulator.url, gateway: emulator.gatewayUrl })}\n`);
   let stopping = false;
   const stop = (signal: string): void => {

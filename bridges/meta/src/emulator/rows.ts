@@ -3,9 +3,15 @@
  * meanings are the codec's (lightspeed/tables.ts); the values chosen for the sandbox are ours:
  * thread type 1 for DMs and 2 for groups, the inbox root -1 as parent, attachment types
  * 2 image, 4 video, 5 audio, 6 file (as the web client numbers them, to our knowledge).
+ *
+ * A chat marked end-to-end encrypted (`isEncrypted`, set through the emulator's `setEncrypted`) is
+ * listed with Meta's encrypted-over-WhatsApp thread types (15 one-to-one, 16 group: facts), and
+ * none of its messages, edits, unsends, reactions, receipts or typing become rows: like Meta, whose
+ * E2EE chats travel over the WhatsApp protocol, not LightSpeed.
  */
 import type { MessageContent, WireAccount, WireChat, WireEvent, WireMessage } from '@tributary/sandbox/client/index';
 import type { LSProgramBuilder } from '../lightspeed/builder.js';
+import { META_THREAD_TYPE } from '../lightspeed/thread-types.js';
 import type { EmulatorDirectory } from './directory.js';
 import { messageIdOf, otidOfTxn } from './ids.js';
 
@@ -13,6 +19,8 @@ export interface RowContext {
   dir: EmulatorDirectory;
   /** The URL a client downloads a sandbox media id from. */
   mediaUrl(mediaId: string): string;
+  /** Whether a sandbox chat is end-to-end encrypted on this emulated Meta. */
+  isEncrypted(chatId: string): boolean;
 }
 
 const ATTACHMENT_TYPE = { image: 2, video: 4, audio: 5, file: 6 } as const;
@@ -29,6 +37,11 @@ export async function addContact(b: LSProgramBuilder, account: WireAccount, ctx:
   });
 }
 
+function threadTypeOf(chat: Pick<WireChat, 'id' | 'type'>, ctx: RowContext): number {
+  if (ctx.isEncrypted(chat.id)) return chat.type === 'dm' ? META_THREAD_TYPE.encryptedOverWaOneToOne : META_THREAD_TYPE.encryptedOverWaGroup;
+  return chat.type === 'dm' ? META_THREAD_TYPE.oneToOne : META_THREAD_TYPE.group;
+}
+
 export async function addThread(b: LSProgramBuilder, chat: WireChat, ctx: RowContext, lastActivityMs?: number): Promise<string> {
   const threadKey = await ctx.dir.threadKey(chat);
   b.call('LSDeleteThenInsertThread', {
@@ -37,7 +50,7 @@ export async function addThread(b: LSProgramBuilder, chat: WireChat, ctx: RowCon
     ...(chat.name !== null ? { threadName: chat.name } : {}),
     ...(chat.avatar ? { threadPictureUrl: ctx.mediaUrl(chat.avatar) } : {}),
     ...(chat.topic ? { threadDescription: chat.topic } : {}),
-    threadType: chat.type === 'dm' ? 1 : 2,
+    threadType: threadTypeOf(chat, ctx),
     parentThreadKey: '-1',
     folderName: 'inbox',
     memberCount: chat.members.length,
@@ -83,6 +96,7 @@ async function mentionColumns(content: MessageContent, ctx: RowContext): Promise
 }
 
 export async function addMessage(b: LSProgramBuilder, msg: WireMessage, ctx: RowContext, threadKey?: string): Promise<void> {
+  if (ctx.isEncrypted(msg.chat_id)) return;
   const key = threadKey ?? (await ctx.dir.threadKey({ id: msg.chat_id, type: msg.chat_id.startsWith('g:') ? 'group' : 'dm' }));
   const messageId = messageIdOf(msg.id);
   const text = msg.deleted ? undefined : textOf(msg.content);
@@ -126,9 +140,27 @@ export async function addMessage(b: LSProgramBuilder, msg: WireMessage, ctx: Row
   }
 }
 
+/** The chat of an event about messages (what an encrypted chat never sends over LightSpeed). */
+function messageChatOf(event: WireEvent): string | undefined {
+  switch (event.type) {
+    case 'message':
+    case 'edit':
+      return event.message.chat_id;
+    case 'delete':
+    case 'reaction':
+    case 'reaction_removed':
+    case 'read':
+    case 'typing':
+      return event.chat_id;
+    default:
+      return undefined;
+  }
+}
+
 /** The rows of one sandbox event (nothing for events Meta has no row for: presence, delivered). */
 export async function addEvent(b: LSProgramBuilder, event: WireEvent, ctx: RowContext): Promise<void> {
   const threadOf = (chatId: string) => ctx.dir.threadKey({ id: chatId, type: chatId.startsWith('g:') ? 'group' : 'dm' });
+  if (ctx.isEncrypted(messageChatOf(event) ?? '')) return;
   switch (event.type) {
     case 'message':
       return addMessage(b, event.message, ctx);

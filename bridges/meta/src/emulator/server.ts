@@ -34,6 +34,8 @@ export interface MetaEmulatorOptions {
   host?: string;
   log?: Logger;
   now?: () => number;
+  /** Sandbox chats that are end-to-end encrypted from the start (see `setEncrypted`). */
+  encryptedChats?: readonly string[];
 }
 
 export interface MetaEmulator {
@@ -46,6 +48,12 @@ export interface MetaEmulator {
   dropConnections(userId?: string, code?: number): number;
   /** Sends the pages of a user id to the checkpoint (or back) from now on. */
   setCheckpoint(userId: string, on: boolean): void;
+  /**
+   * Marks a sandbox chat (`dm:alice:me`, `g:1`) end-to-end encrypted, or not, from now on: listed
+   * with the encrypted thread type, its messages never sent over LightSpeed. Turning it on pushes
+   * moveThreadToE2EECutoverFolder to the connections of the chat's members, as Meta does.
+   */
+  setEncrypted(chatId: string, on: boolean): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -56,6 +64,8 @@ export async function startMetaEmulator(opts: MetaEmulatorOptions): Promise<Meta
   const sessions = new SessionRegistry(sandboxUrl, flavour, log);
   const media = new MediaRegistry();
   const checkpoints = new Set<string>();
+  const encrypted = new Set<string>(opts.encryptedChats ?? []);
+  const isEncrypted = (chatId: string) => encrypted.has(chatId);
   let base = '';
   const mediaUrl = (id: string) => `${base}/fbcdn/${encodeURIComponent(id)}`;
 
@@ -81,7 +91,7 @@ export async function startMetaEmulator(opts: MetaEmulatorOptions): Promise<Meta
   /** The page's embedded table: the thread list (as a browser's inbox shows it first). */
   const initialThreads = async (session: AccountSession) => {
     const b = new LSProgramBuilder();
-    for (const chat of await session.client.getChats()) await addThread(b, chat, { dir: session.dir, mediaUrl });
+    for (const chat of await session.client.getChats()) await addThread(b, chat, { dir: session.dir, mediaUrl, isEncrypted });
     return { threads: b.build() };
   };
 
@@ -135,7 +145,7 @@ export async function startMetaEmulator(opts: MetaEmulatorOptions): Promise<Meta
         const good = q.get('x-dgw-appid') === EMULATOR_APP.dgwAppId && q.get('x-dgw-authtype') === AUTH_TYPE[flavour]
           && q.get('x-dgw-version') === '5' && q.get('x-dgw-uuid') === session.userId && q.get('x-dgw-deviceid') === session.deviceId;
         if (!good) return ws.close(4005, 'bad request');
-        new EmulatorConnection(ws, session, { sandboxUrl, media, mediaUrl, log, ...(opts.now ? { now: opts.now } : {}) });
+        new EmulatorConnection(ws, session, { sandboxUrl, media, mediaUrl, isEncrypted, log, ...(opts.now ? { now: opts.now } : {}) });
       })().catch((err: unknown) => {
         log.warn({ err: (err as Error).message }, 'emulator websocket setup failed');
         ws.close(4002, 'server error');
@@ -174,6 +184,20 @@ export async function startMetaEmulator(opts: MetaEmulatorOptions): Promise<Meta
     setCheckpoint(userId, on) {
       if (on) checkpoints.add(userId);
       else checkpoints.delete(userId);
+    },
+    async setEncrypted(chatId, on) {
+      if (!on) {
+        encrypted.delete(chatId);
+        return;
+      }
+      if (encrypted.has(chatId)) return;
+      encrypted.add(chatId);
+      for (const session of sessions.all()) {
+        if (!session.connections.size) continue;
+        const chats = await session.client.getChats().catch(() => []);
+        if (!chats.some((c) => c.id === chatId)) continue;
+        for (const conn of session.connections) conn.cutover(chatId);
+      }
     },
     close: async () => {
       for (const client of wss.clients) client.terminate();

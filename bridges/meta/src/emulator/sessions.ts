@@ -16,6 +16,8 @@ import { userIdOfPhone } from './ids.js';
 export interface SessionConnection {
   /** Ends the gateway connection (with a Deauth frame first when `deauth`). */
   kill(code: number, deauth: boolean): void;
+  /** Pushes that a chat of this account moved to end-to-end encryption (moveThreadToE2EECutoverFolder). */
+  cutover(chatId: string): void;
 }
 
 export interface AccountSession {

@@ -63,10 +63,17 @@ async function mentionEntities(p: Payload, ctx: TaskContext): Promise<TextEntity
   return out;
 }
 
+/** The sandbox chat of a thread that LightSpeed may carry messages for (an encrypted one it may not). */
+async function lightspeedChat(threadKey: string, ctx: TaskContext): Promise<string> {
+  const chat = await ctx.dir.chatId(threadKey);
+  if (ctx.isEncrypted(chat)) throw new EmulatorTaskError('unsupported', 'the thread is end-to-end encrypted; its messages do not travel over LightSpeed');
+  return chat;
+}
+
 const handlers: Record<string, Handler> = {
   async sendMessage(p, b, ctx) {
     const threadKey = idField(p.thread_id, 'thread_id');
-    const chat = await ctx.dir.chatId(threadKey);
+    const chat = await lightspeedChat(threadKey, ctx);
     const otid = idField(p.otid, 'otid');
     const replyId = (p.reply_metadata as Payload | undefined)?.reply_source_id;
     const replyTo = typeof replyId === 'string' ? sandboxMessageId(replyId) : undefined;
@@ -131,7 +138,7 @@ const handlers: Record<string, Handler> = {
   async threadMarkRead(p, b, ctx) {
     const threadKey = idField(p.thread_id, 'thread_id');
     const watermark = Number(p.last_read_watermark_ts);
-    const chat = await ctx.dir.chatId(threadKey);
+    const chat = await lightspeedChat(threadKey, ctx);
     const { messages } = await ctx.dir.client.getMessages(chat, { limit: 500 });
     const last = [...messages].reverse().find((m) => m.ts <= watermark);
     if (last) await ctx.dir.client.markRead(chat, last.id);
@@ -139,7 +146,7 @@ const handlers: Record<string, Handler> = {
   },
 
   async updatePresence(p, _b, ctx) {
-    const chat = await ctx.dir.chatId(idField(p.thread_key, 'thread_key'));
+    const chat = await lightspeedChat(idField(p.thread_key, 'thread_key'), ctx);
     await ctx.dir.client.typing(chat, p.is_typing === 1 || p.is_typing === true);
   },
 

@@ -104,6 +104,8 @@ export const TABLES = {
     },
   },
   LSRemoveParticipantFromThread: { sp: 'removeParticipantFromThread', columns: { threadKey: req(0, 'i64'), participantId: req(1, 'i64') } },
+  /** Meta moved a thread to end-to-end encryption: its messages now travel outside LightSpeed (see thread-types.ts). */
+  LSMoveThreadToE2EECutoverFolder: { sp: 'moveThreadToE2EECutoverFolder', columns: { threadKey: req(0, 'i64') } },
   LSUpdateReadReceipt: {
     sp: 'updateReadReceipt',
     columns: { readWatermarkTimestampMs: req(0, 'int'), threadKey: req(1, 'i64'), contactId: req(2, 'i64'), readActionTimestampMs: opt(3, 'int') },
