@@ -48,6 +48,18 @@ describe('Meta -> Matrix messages', () => {
     assert.equal(uploads[0]?.bytes, 'bytes of https://cdn/img');
   });
 
+  it('view-once photos and videos are never copied into Matrix: a notice says one was sent', async () => {
+    const { ctx, deps, uploads } = recordingContext();
+    for (const [type, what] of [[ATTACHMENT_TYPE.ephemeralImage, 'photo'], [ATTACHMENT_TYPE.ephemeralVideo, 'video']] as const) {
+      const att = blobRow({ attachmentType: type, previewUrl: 'https://cdn/secret', previewUrlMimeType: 'image/jpeg', playableUrl: 'https://cdn/secret', playableUrlMimeType: 'video/mp4' });
+      const out = await convertMetaMessage({ row: messageRow(), attachments: [att] }, ctx, deps);
+      assert.equal(out.parts.length, 1);
+      assert.equal(out.parts[0]!.content.msgtype, 'm.notice');
+      assert.match(String(body(out.parts[0])), new RegExp(`A view-once ${what}`));
+    }
+    assert.equal(uploads.length, 0, 'view-once media was downloaded and uploaded');
+  });
+
   it('video, GIF (as video/gif), voice (audio with the voice flag) and file, one part each', async () => {
     const { ctx, deps } = recordingContext();
     const attachments = [

@@ -37,12 +37,10 @@ export function mediaKindOf(att: MetaAttachmentRow, mimetype: string | undefined
   if (STICKER_TYPES.has(type)) return 'sticker';
   switch (type) {
     case ATTACHMENT_TYPE.image:
-    case ATTACHMENT_TYPE.ephemeralImage:
       return 'image';
     case ATTACHMENT_TYPE.animatedImage:
       return mimetype?.startsWith('video/') ? 'gif' : 'image';
     case ATTACHMENT_TYPE.video:
-    case ATTACHMENT_TYPE.ephemeralVideo:
       return 'video';
     case ATTACHMENT_TYPE.audio:
       // Meta's audio attachments are voice clips recorded in the app (fact).
@@ -73,6 +71,12 @@ function positive(n: number | undefined): n is number {
 export async function convertMetaMedia(
   att: MetaAttachmentRow, ctx: ConvertContext, deps: MetaConvertDeps, caption?: MatrixContent, stickerId?: string,
 ): Promise<ConvertedPart> {
+  // View-once media is meant to be seen once, in Meta's app: a copy kept in a Matrix room would
+  // break that promise to the sender, so only a notice is bridged (mautrix-meta's default too).
+  if (att.attachmentType === ATTACHMENT_TYPE.ephemeralImage || att.attachmentType === ATTACHMENT_TYPE.ephemeralVideo) {
+    const what = att.attachmentType === ATTACHMENT_TYPE.ephemeralImage ? 'A view-once photo' : 'A view-once video';
+    return unsupportedPart(ctx, deps, what, [], { viewOnce: true });
+  }
   const source = mediaSourceOf(att);
   const name = cleanFilename(att.filename);
   if (!source) return unsupportedPart(ctx, deps, 'An attachment without a file', name ? [name] : [], { attachmentType: att.attachmentType ?? null });
