@@ -368,5 +368,7 @@ export class Bridge implements BridgeHandle<unknown> {
   async idle(): Promise<void> {
     await this.intake.drained();
     await Promise.all([...this.portals.values()].map((p) => p.settled()));
+    // Again: the portals gave their done marks while settling, and they are written in batches.
+    await this.intake.drained();
   }
 }

@@ -40,6 +40,21 @@ export class OrderedQueue<T> {
     if (!this.running) void this.run();
   }
 
+  /** The oldest queued item, left in place. */
+  peek(): T | undefined {
+    return this.items[0];
+  }
+
+  /**
+   * Removes and returns the oldest queued item, for a handler that works through what queued up
+   * behind it while it runs (Portal.letOthersThrough); the caller then owns handling it.
+   */
+  take(): T | undefined {
+    const item = this.items.shift();
+    if (item !== undefined) this.admitOne();
+    return item;
+  }
+
   /** Resolves when every item queued so far has been handled. */
   async idle(): Promise<void> {
     if (!this.running && this.items.length === 0) return;

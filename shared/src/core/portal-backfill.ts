@@ -1,7 +1,9 @@
 /**
  * History for a portal: the initial backfill of a new room, and catch-up after a reconnect, both
  * sent oldest first with their original timestamps and deduplicated by remote id. Both run inside
- * the portal's queue, so live messages wait behind them and order is kept.
+ * the portal's queue, so live messages of the chat wait behind them and order is kept; every
+ * YIELD_EVERY messages the backfill lets the Matrix events queued meanwhile through
+ * (Portal.letOthersThrough), so the queue does not fill up and stall other rooms.
  */
 import { isBackfilling, type BackfillMessage } from '../network/index.js';
 import type { Portal } from './portal.js';
@@ -64,9 +66,13 @@ async function catchUpFromRoomStart(portal: Portal, login: UserLogin): Promise<n
   return total;
 }
 
+/** Messages sent between two calls of Portal.letOthersThrough. */
+export const YIELD_EVERY = 10;
+
 async function sendNew(portal: Portal, login: UserLogin, messages: Parameters<typeof sendConverted>[2][]): Promise<number> {
   let sent = 0;
-  for (const msg of messages) {
+  for (const [i, msg] of messages.entries()) {
+    if (i > 0 && i % YIELD_EVERY === 0) await portal.letOthersThrough();
     if ((await portal.bridge.db.messages.getAllParts(portal.key, msg.id)).length) continue;
     if (await recordEcho(portal, login, msg)) continue;
     await sendConverted(portal, login, msg, { backfill: true });

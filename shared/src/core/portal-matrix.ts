@@ -128,10 +128,12 @@ async function handleMessage(portal: Portal, sender: Sender, ev: MatrixRoomEvent
   const existing = await b.db.pendingSends.get(ev.event_id);
   if (existing?.state === 'sent') return false;
   if (!existing) {
-    await b.db.pendingSends.insert({
+    // Committed before the send (the echo of an interrupted send is matched by it after a crash);
+    // through db.write so it shares the commit with other portals' writes.
+    await b.db.write((tx) => tx.pendingSends.insert({
       eventId: ev.event_id, portalId: portal.row.id, portalReceiver: portal.row.receiver, loginId: sender.login.id,
       txnId,
-    });
+    }));
   }
   const c = ev.content;
   const msgtype = ev.type === 'm.sticker' ? 'm.sticker' : String(c.msgtype ?? 'm.text');

@@ -32,6 +32,10 @@ export class Portal {
   deleted = false;
   /** Sends started by sendTrailing that have not finished. */
   private readonly trailing = new Set<Promise<void>>();
+  /** True while the queue's consumer is inside `handle` (letOthersThrough acts only then). */
+  private handling = false;
+  /** Remote events taken from the queue during a backfill; handled, in order, right after it. */
+  private readonly held: Array<Extract<PortalItem, { kind: 'remote' }>> = [];
 
   constructor(readonly bridge: Bridge, public row: PortalRow) {
     this.log = bridge.log.child({ portal: row.id, receiver: row.receiver || undefined });
@@ -102,7 +106,44 @@ export class Portal {
     }
   }
 
+  /**
+   * For a long handler (a backfill): handles, inline, the Matrix events that queued up behind it
+   * meanwhile. Without this they filled the queue (the Matrix echo of every backfilled message comes
+   * back through the intake), and a full queue stalls whoever pushes: the intake's dispatch loop
+   * for every room, and the connector's event chain for every chat of the login.
+   * Remote events of this chat are taken but held, in order, until the handler has finished (the
+   * backfilled history must come first); once `portal_queue_size` are held, or a task is next,
+   * the rest waits as before. Call only from inside this portal's queue.
+   */
+  async letOthersThrough(): Promise<void> {
+    if (!this.handling) return;
+    for (let next = this.queue.peek(); next; next = this.queue.peek()) {
+      if (next.kind === 'task') return;
+      if (next.kind === 'remote') {
+        if (this.held.length >= this.bridge.config.bridge.portal_queue_size) return;
+        this.held.push(next);
+        this.queue.take();
+        continue;
+      }
+      this.queue.take();
+      await this.handleItem(next).catch((err: unknown) => this.log.error({ err, kind: next!.kind }, 'portal event handler failed'));
+    }
+  }
+
   private async handle(item: PortalItem): Promise<void> {
+    this.handling = true;
+    try {
+      await this.handleItem(item);
+    } finally {
+      // Remote events held back during a backfill in that item, before anything queued after them.
+      for (let held = this.held.shift(); held; held = this.held.shift()) {
+        await this.handleItem(held).catch((err: unknown) => this.log.error({ err, kind: 'remote' }, 'portal event handler failed'));
+      }
+      this.handling = false;
+    }
+  }
+
+  private async handleItem(item: PortalItem): Promise<void> {
     switch (item.kind) {
       case 'remote':
         if (this.deleted) {

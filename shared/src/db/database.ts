@@ -4,6 +4,7 @@ import knexFactory, { type Knex } from 'knex';
 import { getLogger } from '../logging.js';
 import { coreMigrations, CORE_SECTION } from './migrations/core.js';
 import { runMigrations, type Migration, type MigrationResult } from './migrator.js';
+import { GroupCommit } from './group-commit.js';
 import { DisappearingMessageQueries } from './queries/disappearing.js';
 import { GhostQueries } from './queries/ghosts.js';
 import { InboundQueries } from './queries/inbound.js';
@@ -48,6 +49,8 @@ export class Database {
   readonly disappearing: DisappearingMessageQueries;
   readonly userPortals: UserPortalQueries;
   readonly kv: KvQueries;
+  /** SQLite, outside a transaction: top-level transactions share commits (see group-commit.ts). */
+  readonly groupCommit: GroupCommit<Database> | undefined;
 
   constructor(readonly knex: Knex, readonly type: DatabaseType, private readonly isTransaction = false) {
     this.users = new UserQueries(knex);
@@ -61,14 +64,35 @@ export class Database {
     this.disappearing = new DisappearingMessageQueries(knex);
     this.userPortals = new UserPortalQueries(knex);
     this.kv = new KvQueries(knex);
+    this.groupCommit = type === 'sqlite' && !isTransaction
+      ? new GroupCommit<Database>(
+        (cb) => knex.transaction(cb),
+        (trx) => new Database(trx, type, true),
+        (tx, fn) => tx.transaction(fn),
+        new Database(knex, type, true),
+      )
+      : undefined;
   }
 
   /**
    * Runs `fn` in a transaction: committed when it resolves, rolled back when it throws. Nested
-   * calls on a tx-bound Database become savepoints.
+   * calls on a tx-bound Database become savepoints. On SQLite, transactions started while another
+   * commits share the next commit (each in a savepoint); the promise still settles only once its
+   * writes are committed. Use it for single writes too where many callers write at once.
    */
   async transaction<T>(fn: (tx: Database) => Promise<T>): Promise<T> {
+    if (this.groupCommit) return this.groupCommit.run(fn);
     return this.knex.transaction(async (trx) => fn(new Database(trx, this.type, true)));
+  }
+
+  /**
+   * A write of one statement (or of several whose partial application is harmless): on SQLite it
+   * joins the next shared commit without a savepoint, or runs as a plain autocommit statement when
+   * nothing else is committing; elsewhere it just runs. Settles once the write is committed.
+   */
+  async write<T>(fn: (db: Database) => Promise<T>): Promise<T> {
+    if (this.groupCommit) return this.groupCommit.run(fn, true);
+    return fn(this);
   }
 
   /** Brings the core tables up to date. */

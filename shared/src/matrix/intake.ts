@@ -3,7 +3,15 @@
  * transaction, deduplicated by transaction id and by event id) and handed to the crypto hook before
  * the 200 goes out; only then may the homeserver forget it. A single dispatcher then feeds the rows
  * to their portals in order and marks each done once handled, so a crash at any point replays
- * exactly what was not finished.
+ * what was not finished.
+ *
+ * Done marks are written together (DoneMarks) and the portal does not wait for its mark: the mark
+ * of a handled event rides along in the next commit (or is written within DoneMarks.FLUSH_MS),
+ * while the portal goes on. A crash can therefore replay an event whose handling finished in the last commit
+ * interval (as it could before, between handling and its own mark's commit), and possibly the
+ * events after it in the same room. Replays are deduplicated where the effect is a record: a
+ * message or sticker (messages / pending_sends by event id), a reaction (reactions by event id),
+ * a redaction (its target is gone), a name/topic/avatar (compared with the portal row).
  */
 import { createHash } from 'node:crypto';
 import { getLogger } from '../logging.js';
@@ -30,6 +38,7 @@ export interface IntakeDispatcher {
 }
 
 export class TransactionIntake {
+  private readonly marks: DoneMarks;
   private lastDispatched = 0;
   private pumping: Promise<void> | undefined;
   private again = false;
@@ -38,14 +47,18 @@ export class TransactionIntake {
   private started = false;
   private retryTimer: NodeJS.Timeout | undefined;
 
-  constructor(private readonly db: Database, private readonly dispatcher: IntakeDispatcher) {}
+  constructor(private readonly db: Database, private readonly dispatcher: IntakeDispatcher) {
+    this.marks = new DoneMarks(db);
+  }
 
   async onTransaction(txnId: string, txn: ParsedTransaction): Promise<void> {
     const items = [
       ...txn.events.map((e) => ({ kind: 'event' as const, eventId: e.event_id, roomId: e.room_id, body: e })),
       ...txn.ephemeral.map((e) => ({ kind: 'ephemeral' as const, roomId: e.room_id, body: e })),
     ];
-    const res = await this.db.inbound.enqueueTransaction(transactionKey(txnId, txn), items);
+    // Through db.write, so on SQLite the enqueue shares a commit with the portals' writes; it is
+    // atomic on its own (its own transaction, or a savepoint inside the shared one).
+    const res = await this.db.write((tx) => tx.inbound.enqueueTransaction(transactionKey(txnId, txn), items));
     if (this.crypto && (txn.crypto.toDevice.length || txn.crypto.oneTimeKeyCounts || txn.crypto.deviceLists || txn.crypto.unusedFallbackKeyTypes)) {
       await this.crypto.onTransactionData(txn.crypto);
     }
@@ -78,8 +91,10 @@ export class TransactionIntake {
     });
   }
 
+  /** Resolves when nothing is being dispatched and every done mark given so far is committed. */
   async drained(): Promise<void> {
     while (this.pumping) await this.pumping;
+    await this.marks.flushed();
   }
 
   private async pump(): Promise<void> {
@@ -90,11 +105,11 @@ export class TransactionIntake {
         this.lastDispatched = Math.max(this.lastDispatched, row.seq);
         const item = { seq: row.seq, kind: row.kind, event: row.body } as InboundItem;
         if (row.kind === 'to_device') {
-          await this.db.inbound.markDone(row.seq);
+          this.marks.add(row.seq);
           continue;
         }
         try {
-          await this.dispatcher.dispatch(item, async () => void (await this.db.inbound.markDone(row.seq)));
+          await this.dispatcher.dispatch(item, async () => this.marks.add(row.seq));
         } catch (err) {
           // Nothing after it may overtake it: stop here and try this row again shortly (it also
           // stays queued in the database for the next start).
@@ -106,6 +121,61 @@ export class TransactionIntake {
         }
       }
     }
+  }
+}
+
+/**
+ * Done marks of handled rows, written in batches: the marks given since the last write ride along
+ * in the next commit any other writer makes (on SQLite, see GroupCommit.onBatch), or are written
+ * on their own after FLUSH_MS when nothing else commits. `add` returns at once. A batch that fails
+ * is retried; its rows stay queued in the database meanwhile, so at worst a restart replays them.
+ */
+export class DoneMarks {
+  static readonly FLUSH_MS = 10;
+  private pending: number[] = [];
+  private readonly writing = new Set<Promise<void>>();
+  private timer: NodeJS.Timeout | undefined;
+  private failures = 0;
+
+  constructor(private readonly db: Database) {
+    db.groupCommit?.onBatch(() => this.flush());
+  }
+
+  add(seq: number): void {
+    this.pending.push(seq);
+    this.timer ??= setTimeout(() => this.flush(), DoneMarks.FLUSH_MS).unref();
+  }
+
+  /** Writes what is pending and resolves once every mark given so far is committed (or given up). */
+  async flushed(): Promise<void> {
+    this.flush();
+    while (this.writing.size) {
+      await Promise.all(this.writing);
+      this.flush();
+    }
+  }
+
+  /** Starts the write of every pending mark (synchronously queued, so it can join a batch being formed). */
+  private flush(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    if (!this.pending.length) return;
+    const seqs = this.pending;
+    this.pending = [];
+    // A plain write: marks are idempotent, so a partly applied batch does no harm.
+    const w: Promise<void> = this.db.write((tx) => tx.inbound.markDoneMany(seqs)).then(() => {
+      this.failures = 0;
+    }, (err: unknown) => {
+      // Bounded, so a database that is closed or gone does not keep a caller of flushed() forever.
+      if (++this.failures > 5) {
+        log.error({ err, count: seqs.length }, 'could not mark events done; they replay at the next start');
+        return;
+      }
+      log.warn({ err, count: seqs.length }, 'could not mark events done; retrying');
+      this.pending.unshift(...seqs);
+      this.timer ??= setTimeout(() => this.flush(), 200 * this.failures).unref();
+    }).finally(() => this.writing.delete(w));
+    this.writing.add(w);
   }
 }
 

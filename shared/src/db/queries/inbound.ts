@@ -48,6 +48,11 @@ const codec: TableCodec<InboundEventRow> = {
   createdAt: ['created_at', 'int'],
 };
 
+/** Rows per INSERT (8 bound values each; well under SQLite's variable limit). */
+const INSERT_CHUNK = 100;
+/** Sequence numbers per UPDATE ... WHERE seq IN (...). */
+const MARK_CHUNK = 500;
+
 export class InboundQueries {
   constructor(private readonly knex: Knex) {}
 
@@ -61,25 +66,28 @@ export class InboundQueries {
       const fresh = (await trx('as_transactions').insert({ txn_id: txnId, received_at: nowMs })
         .onConflict('txn_id').ignore().returning('txn_id')) as unknown[];
       if (fresh.length === 0) return { duplicateTransaction: true, queued: 0 };
+      // One multi-row INSERT per chunk instead of one statement per event. Rows get their seq in
+      // VALUES order; ON CONFLICT skips an event id already queued (by this or an earlier txn).
+      const rows = items.map((item) => ({
+        event_id: item.eventId ?? null,
+        txn_id: txnId,
+        kind: item.kind,
+        room_id: item.roomId ?? null,
+        body: JSON.stringify(item.body ?? null),
+        state: 'queued',
+        attempts: 0,
+        created_at: nowMs,
+      }));
       let queued = 0;
-      for (const item of items) {
-        const inserted = (await trx('inbound_events').insert({
-          event_id: item.eventId ?? null,
-          txn_id: txnId,
-          kind: item.kind,
-          room_id: item.roomId ?? null,
-          body: JSON.stringify(item.body ?? null),
-          state: 'queued',
-          attempts: 0,
-          created_at: nowMs,
-        }).onConflict('event_id').ignore().returning('seq')) as unknown[];
+      for (let i = 0; i < rows.length; i += INSERT_CHUNK) {
+        const inserted = (await trx('inbound_events').insert(rows.slice(i, i + INSERT_CHUNK))
+          .onConflict('event_id').ignore().returning('seq')) as unknown[];
         queued += inserted.length;
       }
       return { duplicateTransaction: false, queued };
     });
   }
 
-  /** The oldest queued items, in arrival order. */
   /** Queued rows in order; `afterSeq` skips rows a dispatcher already has in hand. */
   async listQueued(limit: number, afterSeq = 0): Promise<InboundEventRow[]> {
     const rows = (await this.knex('inbound_events').where({ state: 'queued' }).andWhere('seq', '>', afterSeq).orderBy('seq').limit(limit)) as RawRow[];
@@ -93,6 +101,15 @@ export class InboundQueries {
 
   async markDone(seq: number): Promise<boolean> {
     return (await this.knex('inbound_events').where({ seq }).update({ state: 'done' })) > 0;
+  }
+
+  /** Marks many rows done in as few statements as possible; returns how many changed. */
+  async markDoneMany(seqs: readonly number[]): Promise<number> {
+    let changed = 0;
+    for (let i = 0; i < seqs.length; i += MARK_CHUNK) {
+      changed += await this.knex('inbound_events').whereIn('seq', seqs.slice(i, i + MARK_CHUNK)).update({ state: 'done' });
+    }
+    return changed;
   }
 
   async markFailed(seq: number): Promise<boolean> {
