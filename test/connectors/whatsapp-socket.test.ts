@@ -5,6 +5,7 @@
  * (515 after pairing, 401 logged out) are injected into the socket's own event emitter.
  */
 import assert from 'node:assert/strict';
+import { AsyncLocalStorage, createHook } from 'node:async_hooks';
 import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import { pino } from 'pino';
@@ -362,23 +363,41 @@ describe('whatsapp: WAConnection over the real Baileys socket (local server)', f
   });
 
   it('stop() ends the socket and the pending reconnect, leaving no timers', async () => {
-    const timeouts = () => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
-    await settle(); // mocha's own timeout timer for this test exists from here on
-    const before = timeouts();
-    const h = harness(server, { backoff: { minMs: 60_000, maxMs: 60_000 } });
-    conn = h.conn;
-    conn.start();
-    await h.waitStates((s) => transient(s).length >= 1);
-    assert.equal(conn.reconnectPending, true);
-    await conn.stop();
-    assert.equal(conn.reconnectPending, false);
-    assert.equal(conn.current(), undefined);
-    assert.equal(conn.isRunning, false);
-    await settle();
-    // Nothing of the connection (its backoff timer, Baileys' handshake timeout) keeps the process up.
-    assert.equal(timeouts(), before, 'no timers left behind');
-    assert.equal(server.connections, 1);
-    assert.equal(h.sockets.length, 1);
+    // Only the timers this test's own code (the connection, Baileys under it) creates are counted:
+    // counting the whole process would also count timers other suites in this mocha run leave.
+    const ours = {};
+    const context = new AsyncLocalStorage<object>();
+    const live = new Set<number>();
+    const hook = createHook({
+      init(id, type) {
+        if (type === 'Timeout' && context.getStore() === ours) live.add(id);
+      },
+      destroy(id) {
+        live.delete(id);
+      },
+    }).enable();
+    try {
+      const h = await context.run(ours, async () => {
+        const h = harness(server, { backoff: { minMs: 60_000, maxMs: 60_000 } });
+        conn = h.conn;
+        conn.start();
+        await h.waitStates((s) => transient(s).length >= 1);
+        assert.equal(conn.reconnectPending, true);
+        assert.ok(live.size > 0, 'the pending reconnect holds a timer (the check below can fail)');
+        await conn.stop();
+        return h;
+      });
+      assert.equal(conn.reconnectPending, false);
+      assert.equal(conn.current(), undefined);
+      assert.equal(conn.isRunning, false);
+      await settle();
+      // Nothing of the connection (its backoff timer, Baileys' handshake timeout) keeps the process up.
+      assert.equal(live.size, 0, 'no timers left behind');
+      assert.equal(server.connections, 1);
+      assert.equal(h.sockets.length, 1);
+    } finally {
+      hook.disable();
+    }
   });
 
   it('stop() while connecting ends the live socket', async () => {
