@@ -387,9 +387,9 @@ describe('whatsapp: WAConnection over the real Baileys socket (local server)', f
         await conn.stop();
         return h;
       });
-      assert.equal(conn.reconnectPending, false);
-      assert.equal(conn.current(), undefined);
-      assert.equal(conn.isRunning, false);
+      assert.equal(h.conn.reconnectPending, false);
+      assert.equal(h.conn.current(), undefined);
+      assert.equal(h.conn.isRunning, false);
       await settle();
       // Nothing of the connection (its backoff timer, Baileys' handshake timeout) keeps the process up.
       assert.equal(live.size, 0, 'no timers left behind');
