@@ -31,14 +31,18 @@ export interface FakeCore {
   close(): Promise<void>;
 }
 
-/** Records every MatrixApi call; events get ids $e<n> in call order. */
-function recordingApi(calls: ApiCall[]): unknown {
+/**
+ * Records every MatrixApi call; events get ids $e<n> in call order. `answers` adds or replaces
+ * the answers of named calls (e.g. createRoom).
+ */
+export function recordingApi(calls: ApiCall[], answers: Record<string, (...args: unknown[]) => unknown> = {}): unknown {
   const known: Record<string, (...args: unknown[]) => unknown> = {
     sendEvent: () => `$e${calls.length}`,
     sendState: () => `$s${calls.length}`,
     joinedMembers: () => [],
     getState: () => undefined,
     getProfile: () => ({}),
+    ...answers,
   };
   return new Proxy({}, {
     get(_t, name) {

@@ -11,6 +11,7 @@ import { Bridge } from '../../shared/src/core/bridge.js';
 import type { UserLogin } from '../../shared/src/core/user-login.js';
 import { handleMatrixEvent } from '../../shared/src/core/portal-matrix.js';
 import type { MatrixRoomEvent } from '../../shared/src/matrix/transaction.js';
+import { recordingApi, type ApiCall } from '../helpers/fake-core.js';
 import {
   portalKey, type ChatInfo, type ChatInfoChange, type MatrixMessage, type MatrixMessageResponse, type NetworkAPI,
   type NetworkConnector, type PortalKey, type RemoteUserId,
@@ -20,28 +21,12 @@ const ALICE = '@alice:example.org';
 const LOGIN = 'login1';
 const ME = 'me' as RemoteUserId;
 
-interface Call { method: string; args: unknown[] }
+type Call = ApiCall;
 
 /** Records every MatrixApi call; creates rooms !r1, !r2 ... in order. */
-function recordingApi(calls: Call[]) {
+function roomCreatingApi(calls: Call[]): unknown {
   let rooms = 0;
-  const known: Record<string, (...args: unknown[]) => unknown> = {
-    createRoom: () => `!r${++rooms}:example.org`,
-    sendState: () => `$s${calls.length}`,
-    sendEvent: () => `$e${calls.length}`,
-    joinedMembers: () => [],
-    getState: () => undefined,
-    getProfile: () => ({}),
-  };
-  return new Proxy({}, {
-    get(_t, name) {
-      if (typeof name !== 'string' || name === 'then') return undefined;
-      return async (...args: unknown[]) => {
-        calls.push({ method: name, args });
-        return known[name]?.(...args);
-      };
-    },
-  });
+  return recordingApi(calls, { createRoom: () => `!r${++rooms}:example.org` });
 }
 
 describe('core: space portals and parents', () => {
@@ -63,7 +48,7 @@ describe('core: space portals and parents', () => {
       name: { displayName: 'Net', networkId: 'net', protocolId: 'net', networkUrl: 'https://net.example', defaultPort: 1, botDisplayName: 'bot' },
     } as unknown as NetworkConnector<unknown>;
     bridge = new Bridge({ ...core, network: {} }, db, connector);
-    (bridge as unknown as { api: unknown }).api = recordingApi(calls);
+    (bridge as unknown as { api: unknown }).api = roomCreatingApi(calls);
     const client: NetworkAPI = {
       connect: () => undefined, disconnect: async () => undefined, isLoggedIn: () => true, logoutRemote: async () => undefined,
       isThisUser: (u) => u === ME,
