@@ -172,6 +172,9 @@ function encryptionSection() {
       .describe('How long a portal waits for the missing room key of an encrypted message before telling the\n'
         + 'sender it could not be decrypted (later events of that portal wait behind it, so order is kept).\n'
         + 'A key that arrives later still gets the message bridged.'),
+    late_key_max_hours: intIn(1).default(168)
+      .describe('How long the bridge keeps waiting, after that notice, for a key that has not arrived; then the\n'
+        + 'message is given up and the notice says so.'),
   }).superRefine((enc, ctx) => {
     if ((enc.default || enc.require) && !enc.allow) {
       ctx.addIssue({ code: 'custom', path: ['allow'], input: enc.allow, message: 'must be true when default or require is true' });

@@ -3,7 +3,8 @@
  * arrived holds the queue (later events of the chat wait behind it, so order is kept) for up to
  * `encryption.undecryptable_notice_after_seconds`. Then the sender is told, and the event is kept
  * (in kv, so a restart keeps it too): when its key turns up later, it is bridged then and the notice
- * is edited to say so.
+ * is edited to say so. After `encryption.late_key_max_hours` the bridge stops waiting, drops the
+ * row and edits the notice to say the message was never bridged.
  */
 import type { MatrixRoomEvent } from '../matrix/transaction.js';
 import { sendFailureStatus } from './message-status.js';
@@ -19,6 +20,8 @@ const LATE_PREFIX = 'crypto.late:';
 interface LateEvent {
   event: MatrixRoomEvent;
   noticeId?: string;
+  /** When the bridge gave up waiting in the queue (ms); rows from before this field use the event's own time. */
+  since?: number;
 }
 
 /** Handles one Matrix event of the portal, decrypting it first when it is encrypted. */
@@ -33,7 +36,7 @@ export async function handlePortalMatrixEvent(portal: Portal, ev: MatrixRoomEven
     const noticeId = await notifyUndecryptable(b, ev, out.waitable
       ? 'The bridge has not received the key for this message yet, so it was not bridged. It will be bridged if the key arrives.'
       : `The bridge could not decrypt this message (${why}), so it was not bridged.`);
-    if (out.waitable) await rememberLate(b, { event: ev, noticeId });
+    if (out.waitable) await rememberLate(b, { event: ev, noticeId, since: Date.now() });
     return;
   }
   if (b.config.encryption.require && !ev.decrypted && MESSAGE_TYPES.has(ev.type) && ev.state_key === undefined && !b.isGhost(ev.sender) && ev.sender !== b.botMxid) {
@@ -72,12 +75,16 @@ function watchLate(b: Bridge, late: LateEvent): void {
   const session = sessionIdOf(late.event);
   const crypto = b.crypto;
   if (!session || !crypto) return;
+  const maxAge = b.config.encryption.late_key_max_hours * 3_600_000;
+  const deadline = (late.since ?? late.event.origin_server_ts) + maxAge;
   const attempt = async (): Promise<void> => {
     if (b.intake.stopped) return;
     const out = await crypto.tryDecrypt(late.event);
     if (!out.ok) {
       if (!out.waitable) return void (await b.db.kv.delete(LATE_PREFIX + late.event.event_id));
-      await crypto.waiters.wait(session, 60_000);
+      const left = deadline - Date.now();
+      if (left <= 0) return giveUp(b, late);
+      await crypto.waiters.wait(session, Math.min(60_000, left));
       return attempt();
     }
     const portal = await b.getPortalByRoom(late.event.room_id);
@@ -92,6 +99,18 @@ function watchLate(b: Bridge, late: LateEvent): void {
     }
   };
   void attempt().catch((err: Error) => b.log.warn({ err: err.message, event: late.event.event_id }, 'late decryption failed'));
+}
+
+async function giveUp(b: Bridge, late: LateEvent): Promise<void> {
+  await b.db.kv.delete(LATE_PREFIX + late.event.event_id);
+  b.log.info({ event: late.event.event_id, room: late.event.room_id }, 'stopped waiting for the key of an undecryptable message');
+  if (!late.noticeId) return;
+  const body = `✗ The key never arrived (waited ${b.config.encryption.late_key_max_hours} hours); this message was not bridged.`;
+  await b.api.sendEvent(late.event.room_id, 'm.room.message', {
+    msgtype: 'm.notice', body: `* ${body}`,
+    'm.new_content': { msgtype: 'm.notice', body },
+    'm.relates_to': { rel_type: 'm.replace', event_id: late.noticeId },
+  }, { asUser: b.botMxid, txnId: `utd.expired.${late.event.event_id}` }).catch(() => undefined);
 }
 
 function sessionIdOf(ev: MatrixRoomEvent): string | undefined {
