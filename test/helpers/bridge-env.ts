@@ -38,6 +38,8 @@ export interface BridgeEnvOptions {
   startBridge?: boolean;
   /** How often the sandbox rotates QR login codes (default 60 s: no rotation within a test). */
   qrRotateMs?: number;
+  /** The sandbox network's clock (default Date.now), to send a message "in the past". */
+  sandboxNow?: () => number;
 }
 
 export class BridgeEnv {
@@ -64,7 +66,7 @@ export class BridgeEnv {
     const kind = opts.bridge ?? 'sandbox';
     const dbType = opts.db ?? (process.env.TRIBUTARY_E2E_DB === 'postgres' ? 'postgres' : 'sqlite');
     const pg = dbType === 'postgres' ? await startPostgres() : undefined;
-    const sandbox = await startSandboxServer({ port: 0, seed: 'demo', qrRotateMs: opts.qrRotateMs ?? 60_000 });
+    const sandbox = await startSandboxServer({ port: 0, seed: 'demo', qrRotateMs: opts.qrRotateMs ?? 60_000, ...(opts.sandboxNow ? { now: opts.sandboxNow } : {}) });
     const asPort = await freePort();
     const metaEmulator = isMetaKind(kind) ? await startMetaEmulator({ flavour: kind, sandboxUrl: sandbox.url }) : undefined;
     const raw = deepMerge({

@@ -3,6 +3,8 @@
  * instagram.test.ts): the bridge as its own process, a real Synapse, matrix-js-sdk as the person's
  * client, and the Meta emulator over the sandbox network as Meta. Contacts act through the sandbox
  * control API. What cannot run here is Meta itself; from the DGW frames inward it is production code.
+ * The later cases live in meta-e2e-more.ts (messages, media) and meta-e2e-groups.ts (groups, the
+ * session ending) and run in this describe, on the same stack and login.
  */
 import assert from 'node:assert/strict';
 import type * as sdk from 'matrix-js-sdk';
@@ -10,6 +12,8 @@ import { generateTestPng } from '../../bridges/sandbox/src/server/index.js';
 import { BridgeEnv, eventually } from './bridge-env.js';
 import type { TestClient } from './matrix-client.js';
 import type { RegisteredUser } from './synapse.js';
+import { metaGroupCases } from './meta-e2e-groups.js';
+import { metaMessageCases, type MetaSuite } from './meta-e2e-more.js';
 import { downloadMxc, networkChat, portalRoom, sendAs, waitForNetworkMessage } from './portal-setup.js';
 
 const USER = { me: '15550000000', alice: '15550000001', bob: '15550000002', carol: '15550000003' } as const;
@@ -26,6 +30,9 @@ export function metaBridgeSuite(kind: 'messenger' | 'instagram'): void {
     let meUser: RegisteredUser;
     let mgmt: string;
     let dm: string;
+    /** How far in the past the sandbox network's clock runs (see MetaSuite.age). */
+    let agedMs = 0;
+    const suite = (): MetaSuite => ({ kind, app, env, me, meUser, mgmt, dm, age: (ms) => { agedMs = ms; } });
 
     const fromBot = (re: RegExp) => (e: sdk.MatrixEvent) => e.getSender() === env.botMxid && re.test(e.getContent().body ?? '');
     const isMsg = (body: string) => (e: sdk.MatrixEvent) => e.getType() === 'm.room.message' && e.getContent().body === body;
@@ -39,7 +46,7 @@ export function metaBridgeSuite(kind: 'messenger' | 'instagram'): void {
 
     before(async function () {
       this.timeout(240_000);
-      env = await BridgeEnv.start({ bridge: kind });
+      env = await BridgeEnv.start({ bridge: kind, sandboxNow: () => Date.now() - agedMs });
       await sendAs(env, DM_ALICE, 'alice', { text: 'sent before the login' });
       ({ client: me, user: meUser } = await env.user(`person_${kind}`));
       mgmt = (await me.client.createRoom({ is_direct: true, invite: [env.botMxid] })).room_id;
@@ -148,6 +155,11 @@ export function metaBridgeSuite(kind: 'messenger' | 'instagram'): void {
       await me.sendText(room, 'hi carol');
       await waitForNetworkMessage(env, 'dm:carol:me', (m) => m.sender === 'me' && (m.content as { text?: string }).text === 'hi carol');
     });
+
+    // Formatting, edit limits, reactions, media (meta-e2e-more.ts), then groups and, last since it
+    // ends the session, Meta logging the account out (meta-e2e-groups.ts).
+    metaMessageCases(suite);
+    metaGroupCases(suite);
   });
 }
 

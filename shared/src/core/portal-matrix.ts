@@ -217,9 +217,12 @@ async function handleEdit(portal: Portal, sender: Sender, ev: MatrixRoomEvent, b
   if (!features.edits) throw ErrUnsupportedInRoom('Editing');
   const target = await b.db.messages.getByMxid(targetId);
   if (!target) throw ErrTargetNotFound('edited message');
-  if (features.edits.maxAgeMs && Date.now() - target.timestamp > features.edits.maxAgeMs) throw ErrTooOld('Edit');
+  if (features.edits.maxAgeMs && Date.now() - target.timestamp > features.edits.maxAgeMs) {
+    throw ErrTooOld('Edit').with({ userMessage: `Messages can be edited only within ${Math.max(1, Math.round(features.edits.maxAgeMs / 60_000))} minutes of sending` });
+  }
   if (features.edits.maxCount !== undefined && target.editCount >= features.edits.maxCount) {
-    throw asBridgeError(new Error('edit limit reached')).with({ status: 'fail', reason: 'm_unsupported', userMessage: `Messages can be edited at most ${features.edits.maxCount} times` });
+    // Refused before anything is sent: certain (asBridgeError alone would say "may not have been").
+    throw asBridgeError(new Error('edit limit reached')).with({ status: 'fail', reason: 'm_unsupported', certain: true, userMessage: `Messages can be edited at most ${features.edits.maxCount} times` });
   }
   const newContent = (ev.content['m.new_content'] ?? ev.content) as Record<string, unknown>;
   await api.handleMatrixEdit({

@@ -13,6 +13,7 @@ import type { MessageContent, WireAccount, WireChat, WireEvent, WireMessage } fr
 import type { LSProgramBuilder } from '../lightspeed/builder.js';
 import { META_THREAD_TYPE } from '../lightspeed/thread-types.js';
 import type { EmulatorDirectory } from './directory.js';
+import { addExtensionAttachment, metaAttachmentOf } from './extension-rows.js';
 import { messageIdOf, otidOfTxn } from './ids.js';
 
 export interface RowContext {
@@ -75,7 +76,7 @@ function textOf(content: MessageContent): string | undefined {
     case 'location':
       return `📍 ${content.name ? `${content.name} ` : ''}(${content.lat}, ${content.lon})`;
     case 'extension':
-      return content.payload.sticker_id !== undefined ? undefined : content.fallback;
+      return content.payload.sticker_id !== undefined || metaAttachmentOf({ content }) ? undefined : content.fallback;
     default:
       return content.caption?.text;
   }
@@ -116,6 +117,7 @@ export async function addMessage(b: LSProgramBuilder, msg: WireMessage, ctx: Row
     editCount: msg.edit_count,
     ...(await mentionColumns(msg.content, ctx)),
   });
+  addExtensionAttachment(b, msg, key, messageId, ctx);
   const c = msg.content;
   if (!msg.deleted && (c.kind === 'image' || c.kind === 'video' || c.kind === 'audio' || c.kind === 'file')) {
     const url = ctx.mediaUrl(c.media_id);

@@ -34,6 +34,8 @@ export interface SandboxServerOptions {
   authTimeoutMs?: number;
   /** Debounce for state saves (default 100 ms). */
   saveDelayMs?: number;
+  /** The network's clock (default Date.now): tests age a message by sending it at a shifted time. */
+  now?: () => number;
 }
 
 export interface SandboxServer {
@@ -52,6 +54,7 @@ export async function startSandboxServer(opts: SandboxServerOptions = {}): Promi
   const media = new MediaStore(opts.maxMediaBytes ?? DEFAULT_MAX_MEDIA_BYTES, opts.statePath ? `${opts.statePath}.media` : undefined);
   const network = new SandboxNetwork({
     mediaExists: (id) => media.has(id), eventLogLimit: opts.eventLogLimit, typingTimeoutMs: opts.typingTimeoutMs,
+    ...(opts.now ? { now: opts.now } : {}),
   });
   let writer: SnapshotWriter | undefined;
   if (opts.statePath) {
