@@ -10,6 +10,8 @@ export const REDACTED_KEYS = [
   'as_token', 'hs_token', 'access_token', 'accessToken', 'token', 'password', 'shared_secret',
   'secret', 'cookie', 'cookies', 'authorization', 'Authorization', 'keys', 'creds', 'private_key',
   'privateKey', 'session', 'sessionid', 'xs', 'pickle_key', 'store_key',
+  // A proxy URL may hold a password (the Meta bridges' network.proxy).
+  'proxy',
 ];
 
 // pino has no recursive wildcard, so list depths explicitly: four levels covers every object the

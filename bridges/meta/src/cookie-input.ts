@@ -204,12 +204,32 @@ export function parseCurlCommand(command: string): ParsedCookie[] {
   return cookies;
 }
 
-/** Detects the format and returns every cookie found, in input order. */
-export function parseCookieInput(input: unknown): { format: CookieInputFormat; cookies: ParsedCookie[] } {
+/** The host a "Copy as cURL" command was copied from (its first http(s) URL), lower case. */
+export function curlHost(command: string): string | undefined {
+  for (const word of shellWords(command).slice(1)) {
+    if (!/^https?:\/\//i.test(word)) continue;
+    try {
+      return new URL(word).hostname.toLowerCase();
+    } catch {
+      return undefined;
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Detects the format and returns every cookie found, in input order; for a cURL command also the
+ * host it was copied from (the site the cookies belong to).
+ */
+export function parseCookieInput(input: unknown): { format: CookieInputFormat; cookies: ParsedCookie[]; host?: string } {
   if (typeof input !== 'string') return { format: 'json', cookies: parseCookieJSON(input) };
   const trimmed = input.trim();
   if (trimmed === '') throw unparseable('no cookies were given');
-  if (/^curl(\.exe)?\s/i.test(trimmed)) return { format: 'curl', cookies: parseCurlCommand(trimmed) };
+  if (/^curl(\.exe)?\s/i.test(trimmed)) {
+    const cookies = parseCurlCommand(trimmed);
+    const host = curlHost(trimmed);
+    return { format: 'curl', cookies, ...(host ? { host } : {}) };
+  }
   if (trimmed.startsWith('{') || trimmed.startsWith('[')) {
     let data: unknown;
     try {

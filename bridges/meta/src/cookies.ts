@@ -28,6 +28,29 @@ const USER_ID_COOKIE: Record<MetaPlatform, string> = { messenger: 'c_user', inst
 
 export const REDACTED = '[redacted]';
 
+/**
+ * The site a session's cookies come from. A Messenger session is either facebook.com's or
+ * messenger.com's (facts: both log in with xs, c_user, datr; the web client then talks to that
+ * site and its gateway), and the client must open the same site.
+ */
+export type MetaSite = 'facebook.com' | 'messenger.com' | 'instagram.com';
+
+const isDomainOf = (domain: string, site: string) => {
+  const d = domain.replace(/^\./, '').toLowerCase();
+  return d === site || d.endsWith(`.${site}`);
+};
+
+/**
+ * Messenger: messenger.com when the session cookie (xs) or, without domains, the cURL command's
+ * host says so; facebook.com otherwise (a bare Cookie header says nothing: the default).
+ */
+export function siteOf(platform: MetaPlatform, cookies: readonly ParsedCookie[], host?: string): MetaSite {
+  if (platform === 'instagram') return 'instagram.com';
+  const xs = [...cookies].reverse().find((c) => c.name === 'xs' && c.domain !== undefined);
+  if (xs) return isDomainOf(xs.domain!, 'messenger.com') ? 'messenger.com' : 'facebook.com';
+  return host !== undefined && isDomainOf(host, 'messenger.com') ? 'messenger.com' : 'facebook.com';
+}
+
 function matchesPlatform(domain: string | undefined, platform: MetaPlatform): boolean {
   if (domain === undefined) return true;
   const d = domain.replace(/^\./, '').toLowerCase();
@@ -43,12 +66,15 @@ export class MetaCookies {
   readonly platform: MetaPlatform;
   /** What the person pasted, for messages ("from your cURL command"). */
   readonly format: CookieInputFormat;
+  /** The site the cookies belong to; the client opens that site. */
+  readonly site: MetaSite;
   readonly #values: Map<string, string>;
   readonly #expiry: Map<string, number>;
 
-  constructor(platform: MetaPlatform, format: CookieInputFormat, cookies: readonly ParsedCookie[]) {
+  constructor(platform: MetaPlatform, format: CookieInputFormat, cookies: readonly ParsedCookie[], site: MetaSite = siteOf(platform, cookies)) {
     this.platform = platform;
     this.format = format;
+    this.site = site;
     this.#values = new Map();
     this.#expiry = new Map();
     for (const c of cookies) {
@@ -61,9 +87,9 @@ export class MetaCookies {
 
   /** Parses pasted cookies for `platform` and checks that every required one is there and valid. */
   static load(input: unknown, platform: MetaPlatform, opts: LoadCookiesOptions = {}): MetaCookies {
-    const { format, cookies } = parseCookieInput(input);
+    const { format, cookies, host } = parseCookieInput(input);
     const cookiesForPlatform = cookies.filter((c) => matchesPlatform(c.domain, platform));
-    const jar = new MetaCookies(platform, format, cookiesForPlatform);
+    const jar = new MetaCookies(platform, format, cookiesForPlatform, siteOf(platform, cookiesForPlatform, host));
     jar.validate(opts.now ?? Date.now());
     return jar;
   }
@@ -143,8 +169,8 @@ export class MetaCookies {
     return Object.fromEntries([...this.#values.keys()].map((k) => [k, REDACTED]));
   }
 
-  toJSON(): { platform: MetaPlatform; cookies: Record<string, string> } {
-    return { platform: this.platform, cookies: this.redact() };
+  toJSON(): { platform: MetaPlatform; site: MetaSite; cookies: Record<string, string> } {
+    return { platform: this.platform, site: this.site, cookies: this.redact() };
   }
 
   toString(): string {

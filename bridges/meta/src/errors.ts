@@ -5,7 +5,7 @@
  * what was wrong and where.
  */
 export abstract class MetaError<Code extends string = string> extends Error {
-  abstract readonly area: 'cookies' | 'dgw-frame' | 'dgw-stream' | 'ls-request' | 'ls-steps' | 'page-config' | 'client';
+  abstract readonly area: 'cookies' | 'dgw-frame' | 'dgw-stream' | 'ls-request' | 'ls-steps' | 'page-config' | 'client' | 'instagram';
   readonly code: Code;
 
   constructor(code: Code, message: string, options?: { cause?: unknown }) {

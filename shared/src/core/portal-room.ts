@@ -89,7 +89,7 @@ export async function ensureRoom(portal: Portal, login: UserLogin, given?: ChatI
   }, b.botMxid);
 
   await portal.update({
-    mxid: roomId, roomType: info.type, name: info.name ?? null, nameSet: !!name, topic: info.topic ?? null,
+    mxid: roomId, roomType: info.type, name: info.name ?? null, nameSet: !!name, topic: info.topic || null,
     topicSet: !!info.topic, otherUserId: dmPartner ?? null,
     disappearType: info.disappear?.type ?? null, disappearTimerMs: info.disappear?.timerMs ?? null, encrypted,
   });
@@ -140,9 +140,10 @@ export async function applyChatInfo(portal: Portal, login: UserLogin, info: Part
       await b.api.sendState(roomId, type, bridgeStateKey(portal), bridgeInfoContent(portal), b.botMxid).catch(() => undefined);
     }
   }
-  if (info.topic !== undefined && info.topic !== portal.row.topic) {
+  // An empty topic clears one the room has, and is no change for a room that never had one.
+  if (info.topic !== undefined && (info.topic || null) !== portal.row.topic) {
     await sendStateAs(portal, actor, 'm.room.topic', { topic: info.topic });
-    await portal.update({ topic: info.topic, topicSet: true });
+    await portal.update({ topic: info.topic || null, topicSet: true });
   }
   if (info.avatar) await setRoomAvatar(portal, info.avatar);
   if (info.disappear !== undefined) {

@@ -4,11 +4,13 @@
  * (reconnect, log out) is MetaClient's; this reports how it closed.
  */
 import { randomUUID } from 'node:crypto';
+import type { Agent } from 'node:http';
 import WebSocket from 'ws';
 import type { Logger } from '@tributary/core/logging';
 import type { MetaPlatform } from '../cookies.js';
 import type { MetaError } from '../errors.js';
 import { describeDGWClose } from '../dgw/close-codes.js';
+import type { DGWPersistentStream } from '../dgw/persistent-stream.js';
 import { DGWMultiplexer } from '../dgw/streams.js';
 import type { DGWTimings } from '../dgw/timers.js';
 import { MetaClientError } from './errors.js';
@@ -82,8 +84,15 @@ export interface DGWSocketOptions {
   timings?: Partial<DGWTimings>;
   onPush(json: string): void;
   onClose(info: DGWCloseInfo): void;
+  /**
+   * Opens this persistent stream instead of the LightSpeed push stream (Instagram's database 223
+   * sync, mqttbypass, streamcontroller); its frames go to `onData`, in order, not to `onPush`.
+   */
+  mainStream?: { parameters: string; initPayload?: Uint8Array; onData(payload: Uint8Array): void | Promise<void> };
   /** Until the websocket is open and the push stream accepted. */
   openTimeoutMs?: number;
+  /** The agent that opens the connection (a proxy's tunnels), when not a direct one. */
+  agent?: Agent | undefined;
 }
 
 export class DGWSocket {
@@ -91,6 +100,7 @@ export class DGWSocket {
   readonly #mux: DGWMultiplexer;
   readonly #opts: DGWSocketOptions;
   #deauth = false;
+  #main: DGWPersistentStream | undefined;
   #muxError: MetaError | undefined;
   #closed = false;
 
@@ -129,7 +139,9 @@ export class DGWSocket {
   /** Opens the websocket and the push stream; rejects with `MetaClientError('http')` (status) or a stream error. */
   static open(opts: DGWSocketOptions): Promise<DGWSocket> {
     return new Promise((resolve, reject) => {
-      const ws = new WebSocket(opts.url, { headers: opts.headers, handshakeTimeout: opts.openTimeoutMs ?? 15_000, maxPayload: 64 * 1024 * 1024 });
+      const ws = new WebSocket(opts.url, {
+        headers: opts.headers, handshakeTimeout: opts.openTimeoutMs ?? 15_000, maxPayload: 64 * 1024 * 1024, ...(opts.agent ? { agent: opts.agent } : {}),
+      });
       const socket = new DGWSocket(ws, opts);
       let settled = false;
       const fail = (err: Error) => {
@@ -158,11 +170,13 @@ export class DGWSocket {
       });
       ws.on('open', () => {
         socket.#mux.start();
+        const main = opts.mainStream ?? { parameters: LS_PUSH_STREAM_PARAMETERS, onData: (payload: Uint8Array) => opts.onPush(frameJSON(payload)) };
         socket.#mux
-          .openStream({ parameters: LS_PUSH_STREAM_PARAMETERS, onData: (payload) => opts.onPush(frameJSON(payload)) })
-          .then(() => {
+          .openStream(main)
+          .then((stream) => {
             if (settled) return;
             settled = true;
+            socket.#main = stream;
             resolve(socket);
           }, (err: Error) => fail(err));
       });
@@ -174,6 +188,13 @@ export class DGWSocket {
     if (this.#closed) throw new MetaClientError('not-connected', 'the DGW connection is closed');
     const reply = await this.#mux.request(withPrefix(new TextEncoder().encode(json)), { fireAndForget });
     return reply === undefined ? undefined : frameJSON(reply);
+  }
+
+  /** Sends on the main persistent stream: acked (resolves on the server's ack) or not. */
+  async sendOnMainStream(payload: Uint8Array, ack: boolean): Promise<void> {
+    if (this.#closed || !this.#main) throw new MetaClientError('not-connected', 'the DGW connection is closed');
+    if (ack) await this.#main.send(payload);
+    else this.#main.sendNoAck(payload);
   }
 
   close(code = 1000): void {

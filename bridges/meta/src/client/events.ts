@@ -7,7 +7,8 @@
 import type { LSRow, LSTables } from '../lightspeed/tables.js';
 import { isEncryptedThreadType } from '../lightspeed/thread-types.js';
 
-type Attachment = LSRow<'LSInsertAttachment'> | LSRow<'LSInsertBlobAttachment'>;
+/** An attachment row, with its call-to-action row (joined by attachment fbid) when Meta sent one. */
+type Attachment = (LSRow<'LSInsertAttachment'> | LSRow<'LSInsertBlobAttachment'>) & { cta?: LSRow<'LSInsertAttachmentCta'> };
 
 export type MetaThreadChange =
   /** `encrypted`: the thread type says end-to-end encrypted; its messages never come over LightSpeed. */
@@ -44,7 +45,11 @@ export function eventsFromTables(tables: LSTables): MetaEvent[] {
   for (const r of tables.LSRemoveParticipantFromThread ?? []) out.push({ type: 'thread', change: 'participant-removed', threadKey: r.threadKey, participantId: r.participantId });
 
   const attachments = new Map<string, Attachment[]>();
-  for (const a of [...(tables.LSInsertAttachment ?? []), ...(tables.LSInsertBlobAttachment ?? [])]) {
+  const ctas = new Map<string, LSRow<'LSInsertAttachmentCta'>>();
+  for (const cta of tables.LSInsertAttachmentCta ?? []) if (cta.attachmentFbid) ctas.set(cta.attachmentFbid, cta);
+  for (const row of [...(tables.LSInsertAttachment ?? []), ...(tables.LSInsertBlobAttachment ?? [])]) {
+    const cta = row.attachmentFbid ? ctas.get(row.attachmentFbid) : undefined;
+    const a: Attachment = cta ? { ...row, cta } : row;
     const list = attachments.get(a.messageId) ?? [];
     list.push(a);
     attachments.set(a.messageId, list);

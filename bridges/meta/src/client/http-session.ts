@@ -4,9 +4,11 @@
  * reach a log line: requests are logged by method, path (no query) and status only.
  */
 import type { Logger } from '@tributary/core/logging';
-import type { MetaCookies, MetaPlatform } from '../cookies.js';
+import type { MetaCookies, MetaPlatform, MetaSite } from '../cookies.js';
 import { parsePageConfig, type MetaPageConfig } from '../page-config.js';
+import type { Agent } from 'node:http';
 import { MetaClientError } from './errors.js';
+import type { MetaProxy } from './proxy.js';
 
 export interface MetaEndpoints {
   /** Origin of the web pages and HTTP APIs. */
@@ -23,6 +25,19 @@ export const META_ENDPOINTS: Record<MetaPlatform, MetaEndpoints> = {
   instagram: { web: 'https://www.instagram.com', inboxPath: '/direct/inbox/', gateway: 'wss://gateway.instagram.com/ws/lightspeed', uploadPath: '/ajax/mercury/upload.php' },
 };
 
+/**
+ * messenger.com's session (facts: its inbox is the site root, and its web client's gateway is
+ * gateway.messenger.com); uploads use the same mercury path on that site.
+ */
+export const MESSENGER_COM_ENDPOINTS: MetaEndpoints = {
+  web: 'https://www.messenger.com', inboxPath: '/', gateway: 'wss://gateway.messenger.com/ws/lightspeed', uploadPath: '/ajax/mercury/upload.php',
+};
+
+/** Where a session of this site lives. */
+export function defaultEndpoints(platform: MetaPlatform, site?: MetaSite): MetaEndpoints {
+  return platform === 'messenger' && site === 'messenger.com' ? MESSENGER_COM_ENDPOINTS : META_ENDPOINTS[platform];
+}
+
 /** A current desktop browser's user agent: Meta serves its web client to browsers. */
 export const DEFAULT_USER_AGENT = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/138.0.0.0 Safari/537.36';
 
@@ -38,6 +53,8 @@ export interface MetaHttpSessionOptions {
   userAgent: string;
   log: Logger;
   fetch?: FetchFn;
+  /** Every request, and the websocket (socketAgent), through this proxy. */
+  proxy?: MetaProxy;
   /** Per request, until the whole body is read. */
   timeoutMs?: number;
 }
@@ -66,6 +83,7 @@ export class MetaHttpSession {
   readonly cookies: MetaCookies;
   readonly endpoints: MetaEndpoints;
   readonly userAgent: string;
+  readonly proxy: MetaProxy | undefined;
   readonly #log: Logger;
   readonly #fetch: FetchFn;
   readonly #timeoutMs: number;
@@ -76,8 +94,16 @@ export class MetaHttpSession {
     this.endpoints = opts.endpoints;
     this.userAgent = opts.userAgent;
     this.#log = opts.log;
-    this.#fetch = opts.fetch ?? fetch;
+    this.proxy = opts.proxy;
+    this.#fetch = opts.fetch ?? opts.proxy?.fetch ?? fetch;
+    if (opts.proxy) this.#log.info({ via: opts.proxy.description }, 'meta session goes through a proxy');
     this.#timeoutMs = opts.timeoutMs ?? 30_000;
+  }
+
+  /** The agent a websocket to `url` needs (the proxy's tunnels), if any. */
+  socketAgent(url: string): Agent | undefined {
+    if (!this.proxy) return undefined;
+    return /^wss:/i.test(url) ? this.proxy.httpsAgent : this.proxy.httpAgent;
   }
 
   /** Loads the inbox page and reads its configuration (see parsePageConfig for the errors). */

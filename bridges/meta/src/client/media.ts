@@ -49,12 +49,18 @@ export function parseUploadResponse(text: string): UploadedMedia {
   throw new MetaClientError('bad-response', 'the upload response carries no attachment id');
 }
 
-export async function uploadMedia(session: MetaHttpSession, page: MetaPageConfig, bytes: Uint8Array, mimeType: string, filename: string): Promise<UploadedMedia> {
+export interface UploadOptions {
+  /** A voice clip recorded for the chat: the form's `voice_clip` field (fact), which Meta shows with its player. */
+  voiceClip?: boolean;
+}
+
+export async function uploadMedia(session: MetaHttpSession, page: MetaPageConfig, bytes: Uint8Array, mimeType: string, filename: string, opts: UploadOptions = {}): Promise<UploadedMedia> {
   if (!(bytes instanceof Uint8Array)) throw new MetaClientError('bad-response', 'uploadMedia needs bytes');
   if (!/^[\w.+-]+\/[\w.+-]+$/.test(mimeType)) throw new MetaClientError('bad-response', 'uploadMedia needs a mime type like image/png');
   const form = new FormData();
   form.set('farr', new Blob([bytes], { type: mimeType }), filename.replace(/[\r\n"]/g, '_') || 'file');
   form.set('fb_dtsg', page.fbDtsg);
+  form.set('voice_clip', opts.voiceClip ? 'true' : 'false');
   const url = new URL(session.endpoints.uploadPath, session.endpoints.web);
   url.searchParams.set('__a', '1');
   const headers: Record<string, string> = {

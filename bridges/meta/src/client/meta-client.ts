@@ -8,9 +8,9 @@
  *   page is reloaded once to say why (login page, checkpoint, consent);
  * - the page config is reloaded every `refreshIntervalMs` and when the gateway refuses the socket.
  *
- * Instagram: this runs the same LightSpeed path for both platforms. The real Instagram now syncs
- * database 223 with `seq_id` and protobuf deltas (research 3.2, "Instagram now"); that stream is
- * not implemented yet, so against Instagram itself only the emulator's flavour is exercised.
+ * Instagram receives on its own database 223 stream (seq_id, protobuf frames of slide deltas) and
+ * sends text, reactions, edits and unsends over GraphQL and typing over mqttbypass (see
+ * ../instagram/ig-path.ts); its other tasks still travel as LightSpeed tasks (docs/meta-emulator.md).
  */
 import { EventEmitter } from 'node:events';
 import { getLogger, type Logger } from '@tributary/core/logging';
@@ -26,11 +26,13 @@ import { TokenBucket, reconnectDelay, type BackoffOptions } from './backoff.js';
 import type { MetaClientEvents, MetaClientOptions, MetaClientState, MetaLoggedOutReason, MetaTaskResult } from './types.js';
 
 export type { MetaClientEvents, MetaClientOptions, MetaClientState, MetaLoggedOutReason, MetaTaskResult } from './types.js';
-import { DGWSocket, dgwUrl, type DGWCloseInfo } from './dgw-socket.js';
+import { DGWSocket, dgwUrl, type DGWCloseInfo, type DGWSocketOptions } from './dgw-socket.js';
 import { MetaClientError, MetaTaskError, type MetaTaskFailure } from './errors.js';
 import { eventsFromTables } from './events.js';
-import { DEFAULT_USER_AGENT, META_ENDPOINTS, MetaHttpSession } from './http-session.js';
-import { downloadMedia, uploadMedia, type DownloadedMedia, type UploadedMedia } from './media.js';
+import type { MetaHttpSession } from './http-session.js';
+import { createHttpSession } from './session-factory.js';
+import { downloadMedia, uploadMedia, type DownloadedMedia, type UploadedMedia, type UploadOptions } from './media.js';
+import { IG_SYNC_DATABASE, InstagramPath } from '../instagram/ig-path.js';
 
 const DEFAULT_REFRESH_MS = 12 * 3_600_000;
 const DEFAULT_MAX_DOWNLOAD = 100 * 1024 * 1024;
@@ -49,6 +51,7 @@ export class MetaClient extends EventEmitter<MetaClientEvents> {
   readonly #refreshMs: number;
   readonly #timings: Partial<DGWTimings> | undefined;
   readonly #random: () => number;
+  readonly #ig: InstagramPath | undefined;
   #page: MetaPageConfig | undefined;
   #socket: DGWSocket | undefined;
   #state: MetaClientState = { state: 'disconnected' };
@@ -63,20 +66,17 @@ export class MetaClient extends EventEmitter<MetaClientEvents> {
     super();
     this.platform = opts.platform;
     this.#log = opts.log ?? getLogger('meta-client', { platform: opts.platform });
-    this.#http = new MetaHttpSession({
-      platform: opts.platform,
-      cookies: opts.cookies,
-      endpoints: { ...META_ENDPOINTS[opts.platform], ...opts.endpoints },
-      userAgent: opts.userAgent ?? DEFAULT_USER_AGENT,
-      log: this.#log,
-      ...(opts.fetch ? { fetch: opts.fetch } : {}),
-    });
+    this.#http = createHttpSession(opts, this.#log);
     for (const [db, cursor] of Object.entries(opts.cursors ?? {})) this.#cursors.set(Number(db), cursor);
     this.#bucket = new TokenBucket(opts.rateLimit ?? { capacity: 10, refillPerSecond: 1 });
     this.#reconnect = opts.reconnect ?? { minMs: 1_000, maxMs: 5 * 60_000 };
     this.#refreshMs = opts.refreshIntervalMs ?? DEFAULT_REFRESH_MS;
     this.#timings = opts.timings;
     this.#random = opts.random ?? Math.random;
+    this.#ig = opts.platform !== 'instagram' ? undefined : new InstagramPath({
+      http: this.#http, log: this.#log, timings: opts.timings, cursor: this.getCursor(IG_SYNC_DATABASE), page: () => this.#requirePage(), emitTables: (t) => this.#emitEvents(t),
+      setCursor: (c) => { this.#cursors.set(IG_SYNC_DATABASE, c); this.emit('cursor', { database: IG_SYNC_DATABASE, cursor: c }); },
+      restart: () => this.#socket?.close(1000) });
   }
 
   get state(): MetaClientState {
@@ -120,6 +120,7 @@ export class MetaClient extends EventEmitter<MetaClientEvents> {
     this.#run++;
     clearTimeout(this.#retryTimer);
     clearTimeout(this.#refreshTimer);
+    this.#ig?.close();
     const socket = this.#socket;
     this.#socket = undefined;
     socket?.close(1000);
@@ -148,6 +149,8 @@ export class MetaClient extends EventEmitter<MetaClientEvents> {
     const page = this.#requirePage();
     await this.#bucket.take();
     const socket = this.#requireSocket();
+    const viaInstagram = list.length === 1 ? await this.#ig?.trySend(list[0]!) : undefined;
+    if (viaInstagram) return viaInstagram;
     const requestId = this.#requestIds.next();
     if (list.length === 1 && list[0]!.queueName === '') {
       const request = buildStatelessTaskRequest({ appId: page.appId, requestId, versionId: page.versionId, task: list[0]! });
@@ -170,10 +173,11 @@ export class MetaClient extends EventEmitter<MetaClientEvents> {
   }
 
   /**
-   * Syncs one database from `cursor` (default: the cursor this client holds) and returns what
-   * came back; the new cursor is kept and announced. The rows are returned, not emitted.
+   * Syncs one database from `cursor` (default: the cursor this client holds) and returns the rows.
+   * Nothing is applied: `#deliver` emits the rows and only then moves and announces the cursor, so
+   * a cursor is never saved ahead of events that were not handed on.
    */
-  async syncDatabase(database: number, cursor: string | null = this.getCursor(database)): Promise<{ tables: LSTables; cursor: string | null }> {
+  async #syncDatabase(database: number, cursor: string | null = this.getCursor(database)): Promise<LSTables> {
     const page = this.#requirePage();
     await this.#bucket.take();
     const socket = this.#requireSocket();
@@ -182,15 +186,13 @@ export class MetaClient extends EventEmitter<MetaClientEvents> {
       appId: page.appId, requestId: this.#requestIds.next(), database, cursor, epochId: this.#epochs.next(), versionId: page.versionId,
       ...(params !== undefined ? { syncParams: params } : {}),
     });
-    const tables = this.#parse(await socket.request(JSON.stringify(request)));
-    this.#absorbCursors(tables);
-    return { tables, cursor: this.getCursor(database) };
+    return this.#parse(await socket.request(JSON.stringify(request)));
   }
 
-  async uploadMedia(bytes: Uint8Array, mimeType: string, filename: string): Promise<UploadedMedia> {
+  async uploadMedia(bytes: Uint8Array, mimeType: string, filename: string, opts: UploadOptions = {}): Promise<UploadedMedia> {
     const page = this.#requirePage();
     await this.#bucket.take();
-    return uploadMedia(this.#http, page, bytes, mimeType, filename);
+    return uploadMedia(this.#http, page, bytes, mimeType, filename, opts);
   }
 
   async downloadMedia(url: string, opts: { maxBytes?: number } = {}): Promise<DownloadedMedia> {
@@ -202,27 +204,37 @@ export class MetaClient extends EventEmitter<MetaClientEvents> {
 
   async #open(run: number): Promise<void> {
     let page = this.#requirePage();
+    const ig = await this.#ig?.prepare(page);
     let socket: DGWSocket;
     try {
-      socket = await this.#dial(page, run);
+      socket = await this.#dial(page, run, ig?.mainStream);
     } catch (err) {
       // The gateway refusing the upgrade (401/403) may mean a stale page config: reload it once.
       if (!(err instanceof MetaClientError && (err.status === 401 || err.status === 403))) throw err;
       page = await this.refreshSession();
-      socket = await this.#dial(page, run);
+      socket = await this.#dial(page, run, ig?.mainStream);
     }
     if (run !== this.#run) {
       socket.close(1000);
       throw new MetaClientError('closed', 'disconnect() was called while connecting');
     }
     this.#socket = socket;
-    const { tables } = await this.syncDatabase(SYNC_DATABASE.mailbox);
+    const tables = ig ? ig.snapshot ?? {} : await this.#syncDatabase(SYNC_DATABASE.mailbox);
     if (run !== this.#run) throw new MetaClientError('closed', 'disconnect() was called while connecting');
     this.#setState({ state: 'connected' });
-    this.#emitEvents(tables);
+    this.#deliver(tables);
+    this.#ig?.connected();
+    // Messenger keeps message requests in a database of their own (95), synced beside the mailbox
+    // from its own cursor; if that fails the mailbox still works and the next connect retries.
+    if (this.platform === 'messenger') {
+      const requests = await this.#syncDatabase(SYNC_DATABASE.messageRequests).catch((err: unknown) => {
+        this.#log.warn({ err: (err as Error).message }, 'message requests (database 95) could not be synced');
+      });
+      if (requests && run === this.#run) this.#deliver(requests);
+    }
   }
 
-  async #dial(page: MetaPageConfig, run: number): Promise<DGWSocket> {
+  async #dial(page: MetaPageConfig, run: number, mainStream?: DGWSocketOptions['mainStream']): Promise<DGWSocket> {
     const endpoints = this.#http.endpoints;
     // Callbacks act only for the current socket of the current run: a socket replaced by a
     // reconnect (or closed by a failed one) must neither emit nor schedule anything.
@@ -240,8 +252,9 @@ export class MetaClient extends EventEmitter<MetaClientEvents> {
         'cache-control': 'no-cache',
         pragma: 'no-cache',
       },
-      log: this.#log,
+      log: this.#log, agent: this.#http.socketAgent(endpoints.gateway),
       ...(this.#timings ? { timings: this.#timings } : {}),
+      ...(mainStream ? { mainStream } : {}),
       onPush: (json) => {
         if (current()) this.#onPush(json);
       },
@@ -260,8 +273,7 @@ export class MetaClient extends EventEmitter<MetaClientEvents> {
       this.#log.warn({ code: (err as { code?: string }).code }, 'a LightSpeed push could not be read; skipped');
       return;
     }
-    this.#absorbCursors(tables);
-    this.#emitEvents(tables);
+    this.#deliver(tables);
   }
 
   async #onClose(info: DGWCloseInfo, run: number): Promise<void> {
@@ -319,6 +331,7 @@ export class MetaClient extends EventEmitter<MetaClientEvents> {
 
   #loggedOut(reason: MetaLoggedOutReason, message: string): void {
     this.#run++;
+    this.#ig?.close();
     clearTimeout(this.#retryTimer);
     clearTimeout(this.#refreshTimer);
     const socket = this.#socket;
@@ -338,6 +351,12 @@ export class MetaClient extends EventEmitter<MetaClientEvents> {
   #parse(json: string | undefined): LSTables {
     if (json === undefined) throw new MetaClientError('bad-response', 'the request got no response');
     return parseLSResponse(json).result.tables;
+  }
+
+  /** Hands the rows on as events, then moves the cursors they carry (see #syncDatabase). */
+  #deliver(tables: LSTables): void {
+    this.#emitEvents(tables);
+    this.#absorbCursors(tables);
   }
 
   #absorbCursors(tables: LSTables): void {

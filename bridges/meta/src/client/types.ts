@@ -41,6 +41,8 @@ export interface MetaClientOptions {
   rateLimit?: { capacity: number; refillPerSecond: number };
   timings?: Partial<DGWTimings>;
   fetch?: FetchFn;
+  /** An http(s) proxy URL (`network.proxy`) for every request and the websocket; its password is never logged. */
+  proxy?: string;
   random?: () => number;
 }
 

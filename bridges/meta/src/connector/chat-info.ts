@@ -16,7 +16,7 @@ export const META_ROLE_LEVEL = { member: 0, admin: 50, superAdmin: 75 } as const
 export type MediaDownloader = (url: string) => Promise<Uint8Array>;
 
 export function requestTopicNote(platform: MetaPlatform): string {
-  return `This chat is a message request on ${platformName(platform)}: the sender is not in your chats yet.`;
+  return `This chat is a message request on ${platformName(platform)}: the sender is not in your chats yet. Send "!${platform} accept" (or reply) to accept it, "!${platform} decline" to delete it.`;
 }
 
 function mimeOfUrl(url: string): string {
@@ -62,13 +62,16 @@ export function chatInfoOf(threadKey: string, deps: ChatInfoDeps): ChatInfo {
   const note = dir.isMessageRequest(threadKey) ? requestTopicNote(deps.platform) : undefined;
   // An encrypted chat says so in its topic too: the one notice scrolls away, the topic stays.
   const e2ee = dir.isEncrypted(threadKey) ? e2eeNoticeText(deps.platform) : undefined;
-  const topic = [thread?.description, note, e2ee].filter(Boolean).join('\n\n');
+  // A known thread always states its topic, so a line that no longer applies (an accepted
+  // request) is cleared; an unknown one leaves the room's topic alone.
+  const joined = [thread?.description, note, e2ee].filter(Boolean).join('\n\n');
+  const topic = joined || (thread ? '' : undefined);
   if (!isGroup) {
     const members: ChatMember[] = [
       { user: makeMetaUserId(dir.selfId), isFromMe: true, membership: 'join' },
       { user: makeMetaUserId(threadKey), membership: 'join' },
     ];
-    return { type: 'dm', otherUser: makeMetaUserId(threadKey), members, membersComplete: true, ...(topic ? { topic } : {}) };
+    return { type: 'dm', otherUser: makeMetaUserId(threadKey), members, membersComplete: true, ...(topic !== undefined ? { topic } : {}) };
   }
   const participants = [...(dir.participants.get(threadKey)?.values() ?? [])];
   const info: ChatInfo = {
@@ -78,7 +81,7 @@ export function chatInfoOf(threadKey: string, deps: ChatInfoDeps): ChatInfo {
   };
   const name = thread?.name ?? groupNameFromMembers(participants, deps);
   if (name) info.name = name;
-  if (topic) info.topic = topic;
+  if (topic !== undefined) info.topic = topic;
   const avatar = pictureAvatar(thread?.pictureUrl, deps.download);
   if (avatar) info.avatar = avatar;
   return info;

@@ -3,8 +3,18 @@
  * the Meta web client behaves, and the development-only switch to the local emulator.
  */
 import { z } from 'zod';
-import { META_ENDPOINTS, type MetaEndpoints } from '../client/http-session.js';
+import type { MetaEndpoints } from '../client/http-session.js';
 import type { MetaPlatform } from '../cookies.js';
+
+/** An http(s) proxy URL with a host (socks is not supported). The check never echoes the value. */
+function isProxyUrl(v: string): boolean {
+  try {
+    const u = new URL(v);
+    return (u.protocol === 'http:' || u.protocol === 'https:') && u.hostname !== '' && (u.pathname === '/' || u.pathname === '');
+  } catch {
+    return false;
+  }
+}
 
 export const metaConfigSchema = z.object({
   emulator_url: z.string().url().nullable().default(null)
@@ -19,6 +29,9 @@ export const metaConfigSchema = z.object({
     burst: z.number().int().min(1).max(10_000).default(10).describe('Requests (sends, fetches, uploads) allowed in a burst'),
     per_second: z.number().min(0.01).max(10_000).default(1).describe('Sustained requests per second, like a person in a browser'),
   }).prefault({}).describe('Pacing of requests to Meta, so the account looks like a browser'),
+  proxy: z.string().max(2048).nullable().default(null)
+    .refine((v) => v === null || isProxyUrl(v), { message: 'must be an http:// or https:// proxy URL (http://[user:password@]host:port)' })
+    .describe('An HTTP(S) proxy for every connection to Meta (page loads, uploads, media and the websocket), as http://[user:password@]host:port; null for none'),
   refresh_hours: z.number().min(0.1).max(72).default(12)
     .describe('Reload the web page configuration (session tokens) this often'),
   backfill_page_limit: z.number().int().min(1).max(100).default(10)
@@ -27,10 +40,11 @@ export const metaConfigSchema = z.object({
 export type MetaConfig = z.infer<typeof metaConfigSchema>;
 
 /** Where the client talks to: Meta itself, or the emulator at `emulator_url`. */
-export function endpointsFor(platform: MetaPlatform, config: Pick<MetaConfig, 'emulator_url'>): Partial<MetaEndpoints> | undefined {
+export function endpointsFor(_platform: MetaPlatform, config: Pick<MetaConfig, 'emulator_url'>): Partial<MetaEndpoints> | undefined {
   if (!config.emulator_url) return undefined;
   const web = new URL(config.emulator_url);
   const gateway = new URL('/ws/lightspeed', web);
   gateway.protocol = web.protocol === 'https:' ? 'wss:' : 'ws:';
-  return { web: web.origin, gateway: gateway.href, inboxPath: META_ENDPOINTS[platform].inboxPath };
+  // The inbox path stays the site's (facebook.com's /messages, messenger.com's /): the emulator serves both.
+  return { web: web.origin, gateway: gateway.href };
 }

@@ -63,6 +63,7 @@ export class MetaConnector implements NetworkConnector<MetaConfig> {
       refreshIntervalMs: cfg.refresh_hours * 3_600_000,
       ...(endpoints ? { endpoints } : {}),
       ...(cfg.user_agent ? { userAgent: cfg.user_agent } : {}),
+      ...(cfg.proxy ? { proxy: cfg.proxy } : {}),
     });
   }
 

@@ -32,11 +32,13 @@ export function botSender(selfId: string): RemoteSender {
 
 export function e2eeNoticeMessage(opts: {
   id: ReturnType<typeof makeMetaMessageId>; portal: PortalKey; selfId: string; timestamp: number; text: string;
+  /** The metadata flag naming the notice (default `e2ee_notice`). */
+  kind?: string;
 }): RemoteMessage {
   return {
     type: 'message', id: opts.id, portal: opts.portal, sender: botSender(opts.selfId), timestamp: opts.timestamp,
     convert: async () => ({
-      parts: [{ id: partId(''), type: 'm.room.message', content: { msgtype: 'm.notice', body: opts.text }, metadata: { e2ee_notice: true } }],
+      parts: [{ id: partId(''), type: 'm.room.message', content: { msgtype: 'm.notice', body: opts.text }, metadata: { [opts.kind ?? 'e2ee_notice']: true } }],
     }),
   };
 }

@@ -15,7 +15,7 @@ import type { MetaClient } from '../client/meta-client.js';
 import { deriveOtid, makeEpochId } from '../lightspeed/ids.js';
 import type { LSTables } from '../lightspeed/tables.js';
 import {
-  addParticipantsTask, createGroupTask, createThreadTask, editMessageTask, markReadTask, removeParticipantTask, renameThreadTask,
+  acceptMessageRequestTask, addParticipantsTask, createGroupTask, deleteThreadTask, createThreadTask, editMessageTask, markReadTask, removeParticipantTask, renameThreadTask,
   sendMessageTask, sendReactionTask, setThreadImageTask, typingTask, unsendMessageTask,
 } from '../lightspeed/tasks.js';
 import { capStream, limitFor, uploadKindOf, type MetaUploadFile } from '../msgconv/from-matrix-media.js';
@@ -57,11 +57,13 @@ export class MetaMatrixHandler {
 
   async upload(file: MetaUploadFile): Promise<string> {
     const bytes = await readAll(file.stream);
-    return (await this.deps.client().uploadMedia(bytes, file.mimetype, file.filename)).fbid;
+    return (await this.deps.client().uploadMedia(bytes, file.mimetype, file.filename, { voiceClip: file.voice })).fbid;
   }
 
   async message(msg: MatrixMessage): Promise<MatrixMessageResponse> {
     return asBridge(async () => {
+      // Answering a message request accepts it first, as Messenger's reply box does.
+      if (this.deps.dir.isMessageRequest(msg.portal.id as string)) await this.#accept(msg.portal);
       const input = await matrixMessageToMeta(msg, this.target(msg.portal), { upload: (f) => this.upload(f) });
       const otid = String(input.otid);
       this.deps.rememberOtid(otid, msg.txnId);
@@ -127,7 +129,7 @@ export class MetaMatrixHandler {
     const avatar = msg.avatar;
     await asBridge(async () => {
       const kind = uploadKindOf(avatar);
-      if (kind !== 'image') throw new BridgeError('group picture is not an image', { reason: 'm_bad_format', userMessage: 'A group picture must be an image' });
+      if (kind !== 'image' && kind !== 'gif') throw new BridgeError('group picture is not an image', { reason: 'm_bad_format', userMessage: 'A group picture must be an image' });
       const bytes = await readAll(capStream(await avatar.open(), limitFor(kind)));
       const up = await this.deps.client().uploadMedia(bytes, avatar.mimetype, avatar.filename || 'picture');
       this.deps.absorb((await this.deps.client().sendTask(setThreadImageTask({ threadId: target.threadId, imageId: up.fbid }))).tables);
@@ -145,6 +147,31 @@ export class MetaMatrixHandler {
         : removeParticipantTask({ threadId: target.threadId, userId: msg.change === 'leave' ? this.deps.dir.selfId : user });
       this.deps.absorb((await this.deps.client().sendTask(task)).tables);
     });
+  }
+
+  /** The `accept` command: AcceptMessageRequest, then the portal's info is fetched again (its topic). */
+  async acceptRequest(portal: PortalKey): Promise<void> {
+    await asBridge(() => this.#accept(portal));
+  }
+
+  async #accept(portal: PortalKey): Promise<void> {
+    const threadId = this.target(portal).threadId;
+    const { tables } = await this.deps.client().sendTask(acceptMessageRequestTask({ threadId }));
+    this.deps.absorb(tables);
+    // Whatever the response carried, the thread is in the inbox now.
+    const thread = this.deps.dir.threads.get(threadId);
+    if (thread && this.deps.dir.isMessageRequest(threadId)) thread.folderName = 'inbox';
+    // Not awaited: a command runs inside the portal's queue, which must not wait on itself.
+    this.deps.login.queueRemoteEvent({ type: 'chat_resync', portal, timestamp: Date.now() }).catch((err: unknown) => {
+      this.deps.login.log.warn({ err: (err as Error).message }, 'chat info refresh after accepting a request not queued');
+    });
+  }
+
+  /** The `decline` command: DeleteThread; the thread is forgotten until the sender writes again. */
+  async declineRequest(portal: PortalKey): Promise<void> {
+    const threadId = this.target(portal).threadId;
+    await asBridge(() => this.deps.client().sendTask(deleteThreadTask({ threadId })));
+    this.deps.dir.threads.delete(threadId);
   }
 
   /** Opens (or finds) the one-to-one thread with a person. */

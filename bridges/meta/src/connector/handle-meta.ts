@@ -18,6 +18,7 @@ import { memberOf, pictureAvatar, type MediaDownloader } from './chat-info.js';
 import type { MetaDirectory } from './directory.js';
 import { e2eeMessageNoticeText, e2eeNoticeId, e2eeNoticeMessage, e2eeNoticeText } from './e2ee.js';
 import { makeMetaPortalKey } from './ids.js';
+import { requestNoticeId, requestNoticeText } from './requests.js';
 
 /** How long a remote typing notification lasts unless renewed (Meta sends no timeout). */
 export const TYPING_TIMEOUT_MS = 15_000;
@@ -106,7 +107,7 @@ export class MetaEventHandler {
         queueMicrotask(() => this.#fresh.delete(key));
         // No info: the core reads it through getChatInfo when the queue gets there, with every
         // participant row of this burst in the directory by then.
-        const notice = this.#e2eeNotice(key, now);
+        const notice = [...this.#e2eeNotice(key, now), ...this.#requestNotice(key, now)];
         return async () => [{ type: 'chat_resync', portal: this.portalOf(key), timestamp: now, createPortal: true }, ...notice];
       }
       case 'encrypted': {
@@ -144,6 +145,15 @@ export class MetaEventHandler {
     this.#noticed.add(threadKey);
     return [e2eeNoticeMessage({
       id: e2eeNoticeId(threadKey), portal: this.portalOf(threadKey), selfId: this.#deps.dir.selfId, timestamp: now, text: e2eeNoticeText(this.#deps.platform),
+    })];
+  }
+
+  /** The one notice of a message request (what it is, how to accept it), the first time this session sees it. */
+  #requestNotice(threadKey: string, now: number): RemoteEvent[] {
+    if (!this.#deps.dir.isMessageRequest(threadKey) || this.#noticed.has(`request.${threadKey}`)) return [];
+    this.#noticed.add(`request.${threadKey}`);
+    return [e2eeNoticeMessage({
+      id: requestNoticeId(threadKey), portal: this.portalOf(threadKey), selfId: this.#deps.dir.selfId, timestamp: now, text: requestNoticeText(this.#deps.platform), kind: 'request_notice',
     })];
   }
 

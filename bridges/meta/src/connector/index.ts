@@ -5,3 +5,5 @@ export { MetaAPI, type MetaAPIOptions } from './meta-api.js';
 export { MetaCookieLogin, COOKIE_FLOW_ID, cookieLoginFlows, storeCookies, type StoredCookie } from './login.js';
 export { bridgeStateOf, loggedOutState } from './states.js';
 export { META_ROLE_LEVEL, requestTopicNote } from './chat-info.js';
+export { metaCommands } from './commands.js';
+export { handlesMessageRequests, requestNoticeText, type MessageRequestHandling } from './requests.js';

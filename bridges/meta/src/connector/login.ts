@@ -32,13 +32,16 @@ export interface StoredCookie {
   value: string;
   /** Unix seconds, as browser exports write it. */
   expirationDate?: number;
+  /** Kept for messenger.com sessions, so a restart opens the same site (see MetaCookies.site). */
+  domain?: string;
 }
 
 export function storeCookies(jar: MetaCookies): StoredCookie[] {
   const values = jar.exportValues();
+  const domain = jar.site === 'messenger.com' ? { domain: '.messenger.com' } : {};
   return jar.names().map((name) => {
     const at = jar.expiresAt(name);
-    return { name, value: values[name]!, ...(at !== undefined ? { expirationDate: at / 1000 } : {}) };
+    return { name, value: values[name]!, ...(at !== undefined ? { expirationDate: at / 1000 } : {}), ...domain };
   });
 }
 

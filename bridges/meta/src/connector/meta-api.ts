@@ -29,6 +29,7 @@ import { MetaDirectory } from './directory.js';
 import { MetaEventHandler } from './handle-meta.js';
 import { MetaMatrixHandler } from './handle-matrix.js';
 import { storeCookies } from './login.js';
+import type { MessageRequestHandling } from './requests.js';
 import { bridgeStateOf, expiredCookiesState } from './states.js';
 
 export interface MetaAPIOptions {
@@ -44,7 +45,7 @@ export interface MetaAPIOptions {
 const CONTACT_REFRESH_MS = 60_000;
 
 export class MetaAPI implements EditHandling, ReactionHandling, RedactionHandling, ReadReceiptHandling, TypingHandling, RoomNameHandling,
-  RoomAvatarHandling, MembershipHandling, BackfillingNetworkAPI, ContactListing, IdentifierResolving, GroupCreating {
+  RoomAvatarHandling, MembershipHandling, BackfillingNetworkAPI, ContactListing, IdentifierResolving, GroupCreating, MessageRequestHandling {
   readonly dir: MetaDirectory;
   readonly events: MetaEventHandler;
   readonly #matrix: MetaMatrixHandler;
@@ -260,6 +261,16 @@ export class MetaAPI implements EditHandling, ReactionHandling, RedactionHandlin
   }
   handleMatrixMembership(msg: MatrixMembershipChange): Promise<void> {
     return this.#matrix.membership(msg);
+  }
+
+  isMessageRequest(portal: PortalKey): boolean {
+    return this.dir.isMessageRequest(portal.id as string);
+  }
+  acceptMessageRequest(portal: PortalKey): Promise<void> {
+    return this.#matrix.acceptRequest(portal);
+  }
+  declineMessageRequest(portal: PortalKey): Promise<void> {
+    return this.#matrix.declineRequest(portal);
   }
 
   fetchMessages(params: FetchMessagesParams): Promise<FetchMessagesResponse> {

@@ -15,7 +15,7 @@
  *   Data 13                   [13][stream u16][u24 = 2 + n][ack u15 | required << 15][payload n]
  *   ExtendedData 17           [17][stream u16][u24 = 3 + n][ack word][content type u8][payload n]
  *   EndOfData 14              [14][stream u16]
- *   EstabStream 15            [15][stream u16][u24 = n][JSON parameters n]
+ *   EstabStream 15            [15][stream u16][u24 = n][JSON parameters n, or none]
  *   5, 6, 8                   the deprecated framing: recognised and refused
  *
  * The decoder is incremental (a frame may arrive in pieces, several may arrive at once), checks
@@ -128,8 +128,9 @@ export function encodeFrame(frame: DGWFrame): Uint8Array {
     }
     case 'establish-stream': {
       const s = checkUint(frame.streamId, MAX_STREAM_ID, 'stream id');
-      if (typeof frame.parameters !== 'string' || !isJSON(frame.parameters)) {
-        throw new DGWFrameError('invalid-field', 'stream parameters must be JSON text');
+      // Empty parameters are allowed: Instagram opens its sync and mqttbypass streams with none (fact).
+      if (typeof frame.parameters !== 'string' || (frame.parameters !== '' && !isJSON(frame.parameters))) {
+        throw new DGWFrameError('invalid-field', 'stream parameters must be JSON text (or empty)');
       }
       const params = textEncoder.encode(frame.parameters);
       checkUint(params.length, MAX_U24, 'parameters length');
@@ -240,7 +241,7 @@ function parseAt(b: Uint8Array, at: number, maxPayload: number, offset: number):
         } catch {
           fail('bad-json', 'parameters are not UTF-8');
         }
-        if (!isJSON(parameters)) fail('bad-json', 'parameters are not JSON');
+        if (parameters !== '' && !isJSON(parameters)) fail('bad-json', 'parameters are not JSON');
         return { frame: { type: 'establish-stream', streamId, parameters }, size: 6 + len };
       }
       const word = u16(body, 0);

@@ -12,9 +12,12 @@ import type { Logger } from '@tributary/core/logging';
 import { SandboxClient, type WireEvent } from '@tributary/sandbox/client/index';
 import { LSProgramBuilder, buildLSResponse } from '../lightspeed/builder.js';
 import { DGWServerConnection } from './dgw-server.js';
+import { InstagramSyncStream } from './instagram-sync.js';
 import { parseJSONExact } from './ids.js';
 import type { MediaRegistry } from './media.js';
+import { type RequestFolders } from './requests.js';
 import { addContact, addEvent, addMessage, addThread, type RowContext } from './rows.js';
+import { requestStateOf, syncRequests } from './sync-requests.js';
 import { connectOnce, type AccountSession, type SessionConnection } from './sessions.js';
 import { runTasks, type IncomingTask } from './tasks.js';
 
@@ -24,6 +27,10 @@ export interface ConnectionDeps {
   mediaUrl(mediaId: string): string;
   /** Whether a sandbox chat is end-to-end encrypted (see rows.ts). */
   isEncrypted(chatId: string): boolean;
+  /** Message requests (Messenger flavour): their threads sync through database 95, not the mailbox. */
+  requests?: RequestFolders;
+  /** Instagram flavour: the database 223 stream (instagram-sync.ts) replaces the mailbox push stream. */
+  instagram?: boolean;
   log: Logger;
   now?: () => number;
 }
@@ -41,12 +48,24 @@ export class EmulatorConnection implements SessionConnection {
   #queued: Array<[WireEvent, number]> = [];
   #pushChain: Promise<void> = Promise.resolve();
   #closed = false;
+  /** Database 95's cursor: the newest request message time the client was sent. */
+  #requestCursor = 0;
+  /** Request chats whose thread row this connection has sent (a message of another gets its row first). */
+  readonly #requestThreads = new Set<string>();
+  #ig: InstagramSyncStream | undefined;
 
   constructor(ws: WebSocket, session: AccountSession, deps: ConnectionDeps) {
     this.#session = session;
     this.#deps = deps;
-    this.#rows = { dir: session.dir, mediaUrl: deps.mediaUrl, isEncrypted: deps.isEncrypted };
-    this.#dgw = new DGWServerConnection(ws, { onRequest: (json) => this.#onRequest(json) }, deps.log);
+    const requests = deps.requests;
+    this.#rows = {
+      dir: session.dir, mediaUrl: deps.mediaUrl, isEncrypted: deps.isEncrypted,
+      ...(requests ? { folderOf: (chat) => requests.folderOf(chat, session.account.id) } : {}),
+    };
+    this.#dgw = new DGWServerConnection(ws, {
+      onRequest: (json) => this.#onRequest(json),
+      ...(deps.instagram ? { onStream: (parameters: string, streamId: number) => this.#openInstagramSync(parameters, streamId) } : {}),
+    }, deps.log);
     session.connections.add(this);
     ws.on('close', () => this.#shutdown());
   }
@@ -61,6 +80,7 @@ export class EmulatorConnection implements SessionConnection {
     if (this.#closed) return;
     this.#closed = true;
     this.#session.connections.delete(this);
+    this.#ig?.close();
     const feed = this.#feed;
     this.#feed = undefined;
     feed?.removeAllListeners();
@@ -72,7 +92,8 @@ export class EmulatorConnection implements SessionConnection {
     if (typeof req.payload !== 'string' || typeof req.request_id !== 'number') return undefined;
     const inner = parseJSONExact(req.payload) as Record<string, unknown>;
     const requestId = req.request_id;
-    const ctx = { ...this.#rows, media: this.#deps.media, now: this.#deps.now ?? Date.now };
+    const ctx = { ...this.#rows, media: this.#deps.media, now: this.#deps.now ?? Date.now, ...(this.#deps.requests ? { requests: this.#deps.requests } : {}),
+      onDeclined: (chatId: string) => this.#requestThreads.delete(chatId) };
     switch (req.type) {
       case 3: {
         const tasks = Array.isArray(inner.tasks) ? (inner.tasks as Array<Record<string, unknown>>) : [];
@@ -106,6 +127,12 @@ export class EmulatorConnection implements SessionConnection {
     if (database === 2) {
       for (const account of await this.#session.client.getContacts()) await addContact(b, account, this.#rows);
       b.call('LSExecuteFirstBlockForSyncTransaction', { databaseId: 2, ...(cursor ? { currentCursor: cursor } : {}), nextCursor: 'contacts', syncStatus: 2 });
+      return b;
+    }
+    if (database === 95 && this.#deps.requests?.enabled) {
+      const since = cursor !== null && /^\d{1,15}$/.test(cursor) ? Number(cursor) : undefined;
+      this.#requestCursor = await syncRequests(b, { session: this.#session, rows: this.#rows, requests: this.#deps.requests, since, listed: this.#requestThreads });
+      b.call('LSExecuteFirstBlockForSyncTransaction', { databaseId: 95, ...(cursor ? { currentCursor: cursor } : {}), nextCursor: String(this.#requestCursor), syncStatus: 2 });
       return b;
     }
     if (database !== 1 || this.#feeding || this.#feed) {
@@ -153,7 +180,8 @@ export class EmulatorConnection implements SessionConnection {
     });
     await Promise.race([replayed, new Promise((r) => setTimeout(r, REPLAY_TIMEOUT_MS))]);
     if (resumed) {
-      for (const [event] of replay) await addEvent(b, event, this.#rows);
+      // Events of message requests are database 95's (its own sync replays them).
+      for (const [event] of replay) if (!this.#requestState(event)) await addEvent(b, event, this.#rows);
       this.#cursor = replay.length ? replay[replay.length - 1]![1] : (since ?? head);
     } else {
       await this.#snapshot(b);
@@ -166,7 +194,9 @@ export class EmulatorConnection implements SessionConnection {
   /** Threads with their last message, and contacts: the first sync of a mailbox. */
   async #snapshot(b: LSProgramBuilder): Promise<void> {
     const client = this.#session.client;
+    const requests = this.#deps.requests;
     for (const chat of await client.getChats()) {
+      if (requests && (requests.isRequest(chat, this.#session.account.id) || requests.isHidden(chat.id, this.#session.account.id))) continue;
       const { messages } = await client.getMessages(chat.id, { limit: 1 });
       const last = messages[messages.length - 1];
       const threadKey = await addThread(b, chat, this.#rows, last?.ts);
@@ -176,7 +206,19 @@ export class EmulatorConnection implements SessionConnection {
     for (const account of await client.getContacts()) await addContact(b, account, this.#rows);
   }
 
+  /** Instagram's sync stream opens with no parameters (fact); one per connection. */
+  #openInstagramSync(parameters: string, streamId: number): ((payload: Uint8Array) => void) | undefined {
+    if (parameters !== '' || this.#ig) return undefined;
+    const ig = new InstagramSyncStream({
+      session: this.#session, sandboxUrl: this.#deps.sandboxUrl, rows: this.#rows, log: this.#deps.log,
+      send: (payload) => this.#dgw.sendOnStream(streamId, payload), kill: (code) => this.kill(code, false),
+    });
+    this.#ig = ig;
+    return (payload) => ig.onData(payload);
+  }
+
   cutover(chatId: string): void {
+    if (this.#ig) return this.#ig.cutover(chatId);
     this.#pushChain = this.#pushChain.then(async () => {
       if (this.#closed || !this.#feeding) return;
       const b = new LSProgramBuilder();
@@ -191,19 +233,54 @@ export class EmulatorConnection implements SessionConnection {
     });
   }
 
+  /** Whether an event belongs to a message request of this account (or to one it declined). */
+  #requestState(event: WireEvent): 'request' | 'hidden' | undefined {
+    const requests = this.#deps.requests;
+    return requests ? requestStateOf(event, requests, this.#session.account.id) : undefined;
+  }
+
+  /**
+   * As #requestState, for a live event, which may also change the folders: a new message from the
+   * stranger brings a declined request back, and an answer from this account (sent from another
+   * device) accepts the request, as on Messenger; the thread row then moves to the inbox.
+   */
+  async #liveRequestState(event: WireEvent, b: LSProgramBuilder): Promise<'request' | 'hidden' | undefined> {
+    const requests = this.#deps.requests;
+    const self = this.#session.account.id;
+    if (!requests) return undefined;
+    requests.noteEvent(event, self);
+    const state = this.#requestState(event);
+    const ownAnswer = state === 'request' && event.type === 'message' && event.message.sender === self;
+    if (ownAnswer) requests.accept(event.message.chat_id, self);
+    const message = event.type === 'message' ? event.message : undefined;
+    if (message && (ownAnswer || (state === 'request' && !this.#requestThreads.has(message.chat_id)))) {
+      if (!ownAnswer) this.#requestThreads.add(message.chat_id);
+      // The thread row goes first: in the inbox after an answer, back among the requests after a decline.
+      const chat = (await this.#session.client.getChats()).find((c) => c.id === message.chat_id);
+      if (chat) await addThread(b, chat, this.#rows, message.ts);
+    }
+    return ownAnswer ? undefined : state;
+  }
+
   #enqueuePush(event: WireEvent, seq: number): void {
     if (seq <= this.#cursor) return;
     this.#pushChain = this.#pushChain.then(async () => {
       if (this.#closed) return;
       const b = new LSProgramBuilder();
+      const state = await this.#liveRequestState(event, b);
       try {
-        await addEvent(b, event, this.#rows);
+        if (state !== 'hidden') await addEvent(b, event, this.#rows);
       } catch (err) {
         this.#deps.log.warn({ err: (err as Error).message, type: event.type }, 'emulator: event could not be translated');
       }
       this.#cursor = Math.max(this.#cursor, seq);
       if (b.size === 0) return;
-      b.call('LSExecuteFirstBlockForSyncTransaction', { databaseId: 1, nextCursor: String(seq), syncStatus: 2 });
+      if (state === 'request') {
+        if (event.type === 'message') this.#requestCursor = Math.max(this.#requestCursor, event.message.ts);
+        b.call('LSExecuteFirstBlockForSyncTransaction', { databaseId: 95, nextCursor: String(this.#requestCursor), syncStatus: 2 });
+      } else {
+        b.call('LSExecuteFirstBlockForSyncTransaction', { databaseId: 1, nextCursor: String(seq), syncStatus: 2 });
+      }
       this.#dgw.push(buildLSResponse({ requestId: 0, program: b }));
     });
   }

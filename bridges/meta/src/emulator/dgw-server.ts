@@ -13,12 +13,19 @@ import { LS_PUSH_STREAM_PARAMETERS, frameJSON } from '../client/dgw-socket.js';
 export interface DGWServerHooks {
   /** A request's JSON; resolves with the response JSON, or undefined for none (fire-and-forget). */
   onRequest(json: string): Promise<string | undefined>;
+  /**
+   * A stream opened with other parameters than the LightSpeed push stream's (Instagram's sync,
+   * mqttbypass, streamcontroller): return a handler to keep it persistent and get its data frames
+   * in order (each acked first), or undefined to treat it as a one-off request.
+   */
+  onStream?(parameters: string, streamId: number): ((payload: Uint8Array) => void) | undefined;
 }
 
 interface StreamState {
   push: boolean;
   nextAck: number;
   answered: boolean;
+  onData?: (payload: Uint8Array) => void;
 }
 
 export class DGWServerConnection {
@@ -58,6 +65,15 @@ export class DGWServerConnection {
     return true;
   }
 
+  /** Sends a data frame on a stream (one a hook took); false when it is gone. */
+  sendOnStream(streamId: number, payload: Uint8Array): boolean {
+    const stream = this.#streams.get(streamId);
+    if (!stream || this.#closed) return false;
+    this.#write([{ type: 'data', streamId, ackId: stream.nextAck, requiresAck: true, payload }]);
+    stream.nextAck = (stream.nextAck + 1) & 0x7fff;
+    return true;
+  }
+
   deauth(): void {
     this.#write([{ type: 'deauth' }]);
   }
@@ -87,7 +103,8 @@ export class DGWServerConnection {
         return;
       case 'establish-stream': {
         const push = frame.parameters === LS_PUSH_STREAM_PARAMETERS;
-        this.#streams.set(frame.streamId, { push, nextAck: 0, answered: false });
+        const onData = push ? undefined : this.#hooks.onStream?.(frame.parameters, frame.streamId);
+        this.#streams.set(frame.streamId, { push, nextAck: 0, answered: false, ...(onData ? { onData } : {}) });
         if (push) this.#pushStream = frame.streamId;
         this.#write([{ type: 'establish-stream', streamId: frame.streamId, parameters: '{"code":200}' }]);
         return;
@@ -95,6 +112,10 @@ export class DGWServerConnection {
       case 'data': {
         if (frame.requiresAck) this.#write([{ type: 'ack', streamId: frame.streamId, ackId: frame.ackId }]);
         const stream = this.#streams.get(frame.streamId);
+        if (stream?.onData) {
+          stream.onData(frame.payload);
+          return;
+        }
         if (!stream || stream.push || stream.answered) return;
         stream.answered = true;
         let json: string;

@@ -3,6 +3,7 @@
  *   node --conditions=source --import tsx bridges/meta/src/emulator/main.ts \
  *     --flavour messenger|instagram --sandbox http://127.0.0.1:29400 [--port 29410] [--host 127.0.0.1]
  *     [--encrypted dm:alice:me ...] (sandbox chats that are end-to-end encrypted on this Meta)
+ *     [--stranger dave ...] (sandbox accounts whose DMs are message requests, Messenger flavour)
  * Prints one JSON line {"listening": "<url>", "gateway": "<ws url>"} on stdout when ready; logs go
  * to stderr. Development and tests only.
  */
@@ -26,6 +27,7 @@ async function main(): Promise<void> {
         port: { type: 'string', default: '0' },
         host: { type: 'string', default: '127.0.0.1' },
         encrypted: { type: 'string', multiple: true, default: [] },
+        stranger: { type: 'string', multiple: true, default: [] },
       },
       strict: true,
     }));
@@ -38,7 +40,7 @@ async function main(): Promise<void> {
   const port = Number(values.port);
   if (!Number.isSafeInteger(port) || port < 0 || port > 65535) fail('--port must be an integer from 0 to 65535');
   const { startMetaEmulator } = await import('./server.js');
-  const emulator = await startMetaEmulator({ flavour, sandboxUrl: values.sandbox, port, host: values.host, encryptedChats: values.encrypted });
+  const emulator = await startMetaEmulator({ flavour, sandboxUrl: values.sandbox, port, host: values.host, encryptedChats: values.encrypted, strangers: values.stranger });
   process.stdout.write(`${JSON.stringify({ listening: emulator.url, gateway: emulator.gatewayUrl })}\n`);
   let stopping = false;
   const stop = (signal: string): void => {

@@ -78,9 +78,14 @@ export async function handleUpload(req: IncomingMessage, res: ServerResponse, se
   const mimetype = file.type || 'application/octet-stream';
   const filename = 'name' in file && typeof file.name === 'string' ? file.name : 'file';
   const up = await session.client.uploadMedia(bytes, mimetype);
-  const kind = mediaKindOf(mimetype);
+  // Meta's audio attachments are voice clips; other audio is kept as a file (our choice: the
+  // research says only that the browser flags voice clips with `voice_clip`).
+  const byType = mediaKindOf(mimetype);
+  const kind = byType === 'audio' && form.get('voice_clip') !== 'true' ? 'file' : byType;
   const fbid = registry.register({ mediaId: up.media_id, mimetype, size: up.size, filename, kind });
-  sendGuarded(res, 200, { __ar: 1, payload: { uploadID: fbid, metadata: { 0: { [ID_KEY[kind]]: fbid, filename, filetype: mimetype } } } });
+  // An animated GIF is Meta's own kind (see client/media.ts): its id comes back as gif_id.
+  const idKey = mimetype === 'image/gif' ? 'gif_id' : ID_KEY[kind];
+  sendGuarded(res, 200, { __ar: 1, payload: { uploadID: fbid, metadata: { 0: { [idKey]: fbid, filename, filetype: mimetype } } } });
 }
 
 /** GET /fbcdn/<media id>: the sandbox's media, streamed through. */

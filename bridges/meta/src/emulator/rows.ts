@@ -22,6 +22,8 @@ export interface RowContext {
   mediaUrl(mediaId: string): string;
   /** Whether a sandbox chat is end-to-end encrypted on this emulated Meta. */
   isEncrypted(chatId: string): boolean;
+  /** The folder of a chat for this account (message requests: see requests.ts); the inbox by default. */
+  folderOf?(chat: WireChat): string;
 }
 
 const ATTACHMENT_TYPE = { image: 2, video: 4, audio: 5, file: 6 } as const;
@@ -53,7 +55,7 @@ export async function addThread(b: LSProgramBuilder, chat: WireChat, ctx: RowCon
     ...(chat.topic ? { threadDescription: chat.topic } : {}),
     threadType: threadTypeOf(chat, ctx),
     parentThreadKey: '-1',
-    folderName: 'inbox',
+    folderName: ctx.folderOf?.(chat) ?? 'inbox',
     memberCount: chat.members.length,
     syncGroup: 1,
   });
@@ -126,7 +128,8 @@ export async function addMessage(b: LSProgramBuilder, msg: WireMessage, ctx: Row
       messageId,
       timestampMs: msg.ts,
       attachmentIndex: 0,
-      attachmentType: ATTACHMENT_TYPE[c.kind],
+      // A GIF is Meta's "animated image" (3, fact), not a still image.
+      attachmentType: c.kind === 'image' && c.mimetype === 'image/gif' ? 3 : ATTACHMENT_TYPE[c.kind],
       attachmentMimeType: c.mimetype,
       attachmentFbid: c.media_id,
       filename: c.filename ?? `${c.kind}`,

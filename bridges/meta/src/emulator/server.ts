@@ -6,6 +6,7 @@
  * ds_user_id + sessionid, 6:0). Both speak LightSpeed over DGW; see connection.ts.
  * Development and tests only; docs/meta-emulator.md describes it.
  */
+import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer } from 'ws';
@@ -14,7 +15,11 @@ import type { MetaPlatform } from '../cookies.js';
 import { LSProgramBuilder } from '../lightspeed/builder.js';
 import { renderCheckpointPage, renderLoginPage, renderPageConfig } from '../page-render.js';
 import { EmulatorConnection } from './connection.js';
+import { handleInstagramGraphQL } from './instagram-graphql.js';
+import { InstagramSideSocket, instagramSocketKind } from './instagram-sockets.js';
+import { IG_GRAPHQL_PATH } from '../instagram/graphql.js';
 import { MediaRegistry, handleUpload, proxyMedia } from './media.js';
+import { RequestFolders } from './requests.js';
 import { addThread } from './rows.js';
 import { SessionRegistry, type AccountSession } from './sessions.js';
 
@@ -36,6 +41,8 @@ export interface MetaEmulatorOptions {
   now?: () => number;
   /** Sandbox chats that are end-to-end encrypted from the start (see `setEncrypted`). */
   encryptedChats?: readonly string[];
+  /** Sandbox accounts that are strangers: their DMs are message requests (Messenger flavour; see `setStranger`). */
+  strangers?: readonly string[];
 }
 
 export interface MetaEmulator {
@@ -54,6 +61,15 @@ export interface MetaEmulator {
    * moveThreadToE2EECutoverFolder to the connections of the chat's members, as Meta does.
    */
   setEncrypted(chatId: string, on: boolean): Promise<void>;
+  /**
+   * Marks a sandbox account as a stranger (not a contact of anyone), or not, from now on: on the
+   * Messenger flavour a DM with a stranger is a message request (database 95) until accepted.
+   */
+  setStranger(accountId: string, on: boolean): void;
+  /** Issues new page tokens (fb_dtsg) to a user id's sessions: the old ones are stale from now on, as after Meta rotates them. */
+  rotateTokens(userId: string): void;
+  /** The next gateway upgrade of a user id is refused with this HTTP status (401, 403), once. */
+  refuseGatewayOnce(userId: string, status: number): void;
   close(): Promise<void>;
 }
 
@@ -66,6 +82,8 @@ export async function startMetaEmulator(opts: MetaEmulatorOptions): Promise<Meta
   const checkpoints = new Set<string>();
   const encrypted = new Set<string>(opts.encryptedChats ?? []);
   const isEncrypted = (chatId: string) => encrypted.has(chatId);
+  const requests = new RequestFolders(flavour === 'messenger', opts.strangers);
+  const refusals = new Map<string, number>();
   let base = '';
   const mediaUrl = (id: string) => `${base}/fbcdn/${encodeURIComponent(id)}`;
 
@@ -91,7 +109,10 @@ export async function startMetaEmulator(opts: MetaEmulatorOptions): Promise<Meta
   /** The page's embedded table: the thread list (as a browser's inbox shows it first). */
   const initialThreads = async (session: AccountSession) => {
     const b = new LSProgramBuilder();
-    for (const chat of await session.client.getChats()) await addThread(b, chat, { dir: session.dir, mediaUrl, isEncrypted });
+    const folderOf = (chat: Parameters<RequestFolders['folderOf']>[0]) => requests.folderOf(chat, session.account.id);
+    for (const chat of await session.client.getChats()) {
+      if (!requests.isHidden(chat.id, session.account.id)) await addThread(b, chat, { dir: session.dir, mediaUrl, isEncrypted, folderOf });
+    }
     return { threads: b.build() };
   };
 
@@ -115,6 +136,11 @@ export async function startMetaEmulator(opts: MetaEmulatorOptions): Promise<Meta
       }
       return handleUpload(req, res, session, media);
     }
+    if (flavour === 'instagram' && req.method === 'POST' && path === IG_GRAPHQL_PATH) {
+      const session = await sessions.fromCookies(req.headers.cookie);
+      if (!session || checkpoints.has(session.userId)) return redirect(res, `${LOGIN_PATH[flavour]}?next=${encodeURIComponent(path)}`);
+      return handleInstagramGraphQL(req, res, session, { sandboxUrl, rows: (s) => ({ dir: s.dir, mediaUrl, isEncrypted }), now: opts.now ?? Date.now });
+    }
     const m = /^\/fbcdn\/([^/]+)$/.exec(path);
     if (req.method === 'GET' && m) return proxyMedia(res, sandboxUrl, decodeURIComponent(m[1]!));
     res.writeHead(404, { 'content-type': 'text/plain' });
@@ -132,8 +158,16 @@ export async function startMetaEmulator(opts: MetaEmulatorOptions): Promise<Meta
   const wss = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024 * 1024 });
   server.on('upgrade', (req, socket, head) => {
     const url = new URL(req.url ?? '/', base);
-    if (url.pathname !== '/ws/lightspeed') {
+    const igSocket = flavour === 'instagram' ? instagramSocketKind(url.pathname) : undefined;
+    if (url.pathname !== '/ws/lightspeed' && !igSocket) {
       socket.end('HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\n\r\n');
+      return;
+    }
+    const uuid = url.searchParams.get('x-dgw-uuid') ?? '';
+    const refused = refusals.get(uuid);
+    if (refused !== undefined) {
+      refusals.delete(uuid);
+      socket.end(`HTTP/1.1 ${refused} Refused\r\ncontent-length: 0\r\n\r\n`);
       return;
     }
     wss.handleUpgrade(req, socket, head, (ws) => {
@@ -145,7 +179,13 @@ export async function startMetaEmulator(opts: MetaEmulatorOptions): Promise<Meta
         const good = q.get('x-dgw-appid') === EMULATOR_APP.dgwAppId && q.get('x-dgw-authtype') === AUTH_TYPE[flavour]
           && q.get('x-dgw-version') === '5' && q.get('x-dgw-uuid') === session.userId && q.get('x-dgw-deviceid') === session.deviceId;
         if (!good) return ws.close(4005, 'bad request');
-        new EmulatorConnection(ws, session, { sandboxUrl, media, mediaUrl, isEncrypted, log, ...(opts.now ? { now: opts.now } : {}) });
+        if (igSocket) {
+          new InstagramSideSocket(igSocket, ws, session, { sandboxUrl, rows: { dir: session.dir, mediaUrl, isEncrypted }, log, now: opts.now ?? Date.now });
+          return;
+        }
+        new EmulatorConnection(ws, session, {
+          sandboxUrl, media, mediaUrl, isEncrypted, requests, log, ...(opts.now ? { now: opts.now } : {}), ...(flavour === 'instagram' ? { instagram: true } : {}),
+        });
       })().catch((err: unknown) => {
         log.warn({ err: (err as Error).message }, 'emulator websocket setup failed');
         ws.close(4002, 'server error');
@@ -198,6 +238,15 @@ export async function startMetaEmulator(opts: MetaEmulatorOptions): Promise<Meta
         if (!chats.some((c) => c.id === chatId)) continue;
         for (const conn of session.connections) conn.cutover(chatId);
       }
+    },
+    setStranger(accountId, on) {
+      requests.setStranger(accountId, on);
+    },
+    rotateTokens(userId) {
+      for (const session of sessions.all()) if (session.userId === userId) session.fbDtsg = randomBytes(18).toString('base64url');
+    },
+    refuseGatewayOnce(userId, status) {
+      refusals.set(userId, status);
     },
     close: async () => {
       for (const client of wss.clients) client.terminate();

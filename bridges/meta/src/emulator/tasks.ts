@@ -9,7 +9,9 @@ import { LSProgramBuilder } from '../lightspeed/builder.js';
 import { TASK_LABELS } from '../lightspeed/tasks.js';
 import { EmulatorTaskError, OTID_TXN_PREFIX, idField, messageIdOf, parseJSONExact, sandboxMessageId } from './ids.js';
 import type { MediaRegistry } from './media.js';
+import type { RequestFolders } from './requests.js';
 import { addContact, addMessage, addThread, type RowContext } from './rows.js';
+import { dmShape } from './sync-requests.js';
 
 export const EDIT_WINDOW_MS = 15 * 60_000;
 export const MAX_EDITS = 5;
@@ -18,6 +20,10 @@ const FETCH_PAGE = 20;
 export interface TaskContext extends RowContext {
   media: MediaRegistry;
   now: () => number;
+  /** Message requests (Messenger flavour), see requests.ts. */
+  requests?: RequestFolders;
+  /** The connection that declined a request forgets having listed it. */
+  onDeclined?(chatId: string): void;
 }
 
 export interface IncomingTask {
@@ -70,10 +76,25 @@ async function lightspeedChat(threadKey: string, ctx: TaskContext): Promise<stri
   return chat;
 }
 
+/** Accepts a request of this account and puts its thread row (now in the inbox) in the response. */
+async function acceptRequest(chatId: string, b: LSProgramBuilder, ctx: TaskContext): Promise<void> {
+  ctx.requests?.accept(chatId, ctx.dir.self.id);
+  const chat = (await ctx.dir.client.getChats()).find((c) => c.id === chatId);
+  if (!chat) throw new EmulatorTaskError('not_found', 'no such thread');
+  await addThread(b, chat, ctx);
+}
+
+function isRequest(chatId: string, ctx: TaskContext): boolean {
+  const shape = dmShape(chatId);
+  return !!shape && !!ctx.requests?.isRequest(shape, ctx.dir.self.id);
+}
+
 const handlers: Record<string, Handler> = {
   async sendMessage(p, b, ctx) {
     const threadKey = idField(p.thread_id, 'thread_id');
     const chat = await lightspeedChat(threadKey, ctx);
+    // Answering a message request accepts it (Messenger's behaviour).
+    if (isRequest(chat, ctx)) await acceptRequest(chat, b, ctx);
     const otid = idField(p.otid, 'otid');
     const replyId = (p.reply_metadata as Payload | undefined)?.reply_source_id;
     const replyTo = typeof replyId === 'string' ? sandboxMessageId(replyId) : undefined;
@@ -211,6 +232,20 @@ const handlers: Record<string, Handler> = {
     const threadKey = idField(p.thread_key, 'thread_key');
     const chat = await ctx.dir.client.setChatName(await ctx.dir.chatId(threadKey), str(p.thread_name, 'thread_name'));
     b.call('LSSyncUpdateThreadName', { threadKey, ...(chat.name !== null ? { threadName: chat.name } : {}) });
+  },
+
+  async acceptMessageRequest(p, b, ctx) {
+    const chat = await ctx.dir.chatId(idField(p.thread_key, 'thread_key'));
+    if (!isRequest(chat, ctx)) throw new EmulatorTaskError('bad_request', 'the thread is not a message request');
+    await acceptRequest(chat, b, ctx);
+  },
+
+  async deleteThread(p, _b, ctx) {
+    const chat = await ctx.dir.chatId(idField(p.thread_key, 'thread_key'));
+    // Deleting any other thread is not emulated (the sandbox cannot hide a chat from one member).
+    if (!isRequest(chat, ctx)) throw new EmulatorTaskError('unsupported', 'the emulator deletes only message requests');
+    ctx.requests!.decline(chat, ctx.dir.self.id);
+    ctx.onDeclined?.(chat);
   },
 
   async setThreadImage(p, b, ctx) {

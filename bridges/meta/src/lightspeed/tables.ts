@@ -187,6 +187,26 @@ export const TABLES = {
       subtitleText: opt(67, 'str'),
     },
   },
+  /**
+   * A call-to-action of an XMA attachment, joined to it by attachmentFbid (facts: procedure
+   * "insertAttachmentCta" and these columns). A shared location is an XMA whose CTA type is
+   * "xma_live_location_sharing" with "<lat>,<long>" as its native URL (empty while live).
+   */
+  LSInsertAttachmentCta: {
+    sp: 'insertAttachmentCta',
+    columns: {
+      ctaId: opt(0, 'i64'),
+      attachmentFbid: opt(1, 'str'),
+      attachmentIndex: opt(2, 'int'),
+      threadKey: req(3, 'i64'),
+      messageId: req(5, 'str'),
+      title: opt(6, 'str'),
+      type: opt(7, 'str'),
+      actionUrl: opt(9, 'str'),
+      nativeUrl: opt(10, 'str'),
+      targetId: opt(15, 'i64'),
+    },
+  },
   LSInsertBlobAttachment: {
     sp: 'insertBlobAttachment',
     columns: {

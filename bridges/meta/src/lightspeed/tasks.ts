@@ -18,9 +18,11 @@ export const TASK_LABELS = {
   deleteMessage: '33',
   setThreadImage: '37',
   sendMessage: '46',
+  acceptMessageRequest: '66',
   createGroup: '130',
   removeParticipant: '140',
   fetchThreads: '145',
+  deleteThread: '146',
   createThread: '209',
   fetchMessages: '228',
   editMessage: '742',
@@ -268,4 +270,22 @@ export function renameThreadTask(input: { threadId: string | bigint | number; na
 export function setThreadImageTask(input: { threadId: string | bigint | number; imageId: string | bigint | number }): LSTask {
   const v = parse(z.object({ threadId: i64, imageId: i64 }), input, 'SetThreadImage');
   return task('setThreadImage', 'thread_image', { thread_key: v.threadId, image_id: v.imageId, sync_group: 1 });
+}
+
+/**
+ * Moves a message request into the inbox (AcceptMessageRequestTask: label 66, queue
+ * "message_request", `thread_key`, `sync_group`, `ig_folder` null on Messenger: facts).
+ */
+export function acceptMessageRequestTask(input: { threadId: string | bigint | number }): LSTask {
+  const v = parse(z.object({ threadId: i64 }), input, 'AcceptMessageRequest');
+  return task('acceptMessageRequest', 'message_request', { thread_key: v.threadId, sync_group: 1, ig_folder: null });
+}
+
+/**
+ * Deletes a thread for this account, which is how a message request is declined (DeleteThreadTask:
+ * label 146, queued on the thread key, `remove_type` 0 deletes: facts).
+ */
+export function deleteThreadTask(input: { threadId: string | bigint | number }): LSTask {
+  const v = parse(z.object({ threadId: i64 }), input, 'DeleteThread');
+  return task('deleteThread', v.threadId.toString(), { thread_key: v.threadId, remove_type: 0, sync_group: 1 });
 }

@@ -11,7 +11,13 @@ const MIB = 1024 * 1024;
 /** Meta's limits for unencrypted chats (facts): images 8 MB, any other file 25 MB. */
 export const META_MEDIA_LIMITS = { image: 8 * MIB, file: 25 * MIB } as const;
 
-export type MetaUploadKind = 'image' | 'video' | 'audio' | 'file';
+/**
+ * `gif`: an animated GIF, which Meta keeps as its own attachment kind (facts: AttachmentType 3
+ * "animated image", and the upload answers `gif_id` for it). Meta's other GIF send type (7,
+ * external media) takes the URL of a GIF service with its app id, which a Matrix upload does not
+ * have, so a GIF from Matrix is uploaded like other media and sent by its fbid.
+ */
+export type MetaUploadKind = 'image' | 'gif' | 'video' | 'audio' | 'file';
 
 export interface MetaUploadFile {
   kind: MetaUploadKind;
@@ -28,6 +34,8 @@ export interface MetaUploadFile {
 export type MetaUploader = (file: MetaUploadFile) => Promise<string>;
 
 export function uploadKindOf(media: Pick<MatrixMedia, 'kind' | 'mimetype'>): MetaUploadKind {
+  // GIF bytes go as Meta's GIF, whatever the Matrix event called them (m.image, a flagged m.video, a sticker).
+  if (media.mimetype.split(';')[0]?.trim().toLowerCase() === 'image/gif') return 'gif';
   switch (media.kind) {
     case 'image':
     case 'sticker':
@@ -42,7 +50,7 @@ export function uploadKindOf(media: Pick<MatrixMedia, 'kind' | 'mimetype'>): Met
 }
 
 export function limitFor(kind: MetaUploadKind): number {
-  return kind === 'image' ? META_MEDIA_LIMITS.image : META_MEDIA_LIMITS.file;
+  return kind === 'image' || kind === 'gif' ? META_MEDIA_LIMITS.image : META_MEDIA_LIMITS.file;
 }
 
 /** Passes bytes through and fails with m_too_large once more than `max` went by. */
@@ -76,7 +84,7 @@ export async function uploadMatrixMedia(media: MatrixMedia, upload: MetaUploader
       kind,
       stream,
       mimetype: media.mimetype || 'application/octet-stream',
-      filename: media.filename || kind,
+      filename: media.filename || (kind === 'gif' ? 'animation.gif' : kind),
       voice: media.voice !== undefined,
       ...(typeof media.size === 'number' ? { size: media.size } : {}),
       ...(typeof media.durationMs === 'number' && media.durationMs > 0 ? { durationMs: media.durationMs } : {}),

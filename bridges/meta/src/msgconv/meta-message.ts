@@ -6,7 +6,20 @@
 import type { LSRow, LSTables } from '../lightspeed/tables.js';
 
 export type MetaMessageRow = LSRow<'LSInsertMessage'> | LSRow<'LSUpsertMessage'>;
-export type MetaAttachmentRow = LSRow<'LSInsertAttachment'> | LSRow<'LSInsertBlobAttachment'>;
+export type MetaAttachmentCta = LSRow<'LSInsertAttachmentCta'>;
+/** An attachment row, with the call-to-action Meta sent for it (XMAs: a location, a link ...). */
+export type MetaAttachmentRow = (LSRow<'LSInsertAttachment'> | LSRow<'LSInsertBlobAttachment'>) & { cta?: MetaAttachmentCta };
+
+/** Attachments with their CTA rows joined by attachment fbid (fact: the join key Meta's clients use). */
+export function withCtas<T extends MetaAttachmentRow>(rows: readonly T[], ctas: readonly MetaAttachmentCta[] | undefined): T[] {
+  if (!ctas?.length) return [...rows];
+  const byFbid = new Map<string, MetaAttachmentCta>();
+  for (const cta of ctas) if (cta.attachmentFbid) byFbid.set(cta.attachmentFbid, cta);
+  return rows.map((row) => {
+    const cta = row.attachmentFbid ? byFbid.get(row.attachmentFbid) : undefined;
+    return cta ? { ...row, cta } : row;
+  });
+}
 
 export interface MetaMessage {
   row: MetaMessageRow;
@@ -73,7 +86,7 @@ export function orderAttachments(rows: readonly MetaAttachmentRow[]): MetaAttach
 export function groupMessages(tables: LSTables): { messages: MetaMessage[]; orphanAttachments: MetaAttachmentRow[] } {
   const rows: MetaMessageRow[] = [...(tables.LSInsertMessage ?? []), ...(tables.LSUpsertMessage ?? [])];
   const byId = new Map<string, MetaAttachmentRow[]>();
-  for (const att of [...(tables.LSInsertAttachment ?? []), ...(tables.LSInsertBlobAttachment ?? [])]) {
+  for (const att of withCtas<MetaAttachmentRow>([...(tables.LSInsertAttachment ?? []), ...(tables.LSInsertBlobAttachment ?? [])], tables.LSInsertAttachmentCta)) {
     const list = byId.get(att.messageId) ?? [];
     list.push(att);
     byId.set(att.messageId, list);
