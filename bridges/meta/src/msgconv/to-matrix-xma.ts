@@ -9,6 +9,7 @@ import { partId, type ConvertContext, type ConvertedPart, type MatrixContent } f
 import { ATTACHMENT_TYPE, type MetaAttachmentRow } from './meta-message.js';
 import { EXTERNAL_URL_KEY, LINK_PREVIEWS_KEY, baseMime, unsupportedPart, type MetaConvertDeps } from './to-matrix-common.js';
 import type { MetaPlatform } from './meta-ids.js';
+import { convertMetaCall, isCallXma } from './to-matrix-call.js';
 import { convertMetaLocation, isLocationXma } from './to-matrix-location.js';
 
 export type XmaKind = 'post' | 'reel' | 'story' | 'profile' | 'link';
@@ -31,7 +32,7 @@ function fieldsOf(att: MetaAttachmentRow): XmaFields {
 /** Whether an attachment is an XMA rather than a media file. */
 export function isXma(att: MetaAttachmentRow): boolean {
   if ('hasXma' in att && att.hasXma === true) return true;
-  if (isLocationXma(att)) return true;
+  if (isLocationXma(att) || isCallXma(att)) return true;
   if (att.attachmentType === ATTACHMENT_TYPE.xma) return true;
   const f = fieldsOf(att);
   return !att.playableUrl && !att.previewUrl && Boolean(f.actionUrl || f.titleText);
@@ -117,6 +118,7 @@ export async function xmaPreview(att: MetaAttachmentRow, ctx: ConvertContext, de
 /** A shared post, reel, story, profile or link as its own message part. */
 export async function convertMetaXma(att: MetaAttachmentRow, ctx: ConvertContext, deps: MetaConvertDeps): Promise<ConvertedPart> {
   if (isLocationXma(att)) return convertMetaLocation(att, ctx, deps);
+  if (isCallXma(att)) return convertMetaCall(att, deps.platform);
   const f = fieldsOf(att);
   const url = canonicalXmaUrl(f.actionUrl, deps.platform);
   const title = oneLine(f.titleText);
