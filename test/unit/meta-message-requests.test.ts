@@ -10,6 +10,7 @@ import { LSRequestError, stringifyLS } from '../../bridges/meta/src/lightspeed/i
 import { RequestFolders } from '../../bridges/meta/src/emulator/requests.js';
 import { requestStateOf } from '../../bridges/meta/src/emulator/sync-requests.js';
 import { handlesMessageRequests, requestNoticeText, type MessageRequestHandling } from '../../bridges/meta/src/connector/requests.js';
+import { requestTopicNote } from '../../bridges/meta/src/connector/chat-info.js';
 import { metaCommands } from '../../bridges/meta/src/connector/commands.js';
 import type { CommandContext } from '../../shared/src/commands/processor.js';
 import { portalKey, type PortalKey } from '../../shared/src/network/index.js';
@@ -70,6 +71,12 @@ describe('meta message requests', () => {
     assert.equal(requestNoticeText('messenger'),
       'This chat is a message request on Messenger: the sender is not in your chats yet. To accept it, send "!messenger accept" here '
       + '(or simply reply: replying accepts it, as on Messenger). To decline it, send "!messenger decline": the request is deleted on Messenger.');
+  });
+
+  it('the notice and the topic name the configured command prefix', async () => {
+    assert.match(requestNoticeText('instagram', '!ig'), /send "!ig accept" here .* send "!ig decline"/);
+    assert.match(requestTopicNote('instagram', '!ig'), /Send "!ig accept" \(or reply\) to accept it, "!ig decline" to delete it\.$/);
+    assert.match(requestTopicNote('messenger'), /"!messenger accept"/);
   });
 
   describe('accept and decline commands', () => {

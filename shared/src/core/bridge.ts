@@ -85,6 +85,10 @@ export class Bridge implements BridgeHandle<unknown> {
     return this.config.network;
   }
 
+  get commandPrefix(): string {
+    return this.config.bridge.command_prefix;
+  }
+
   // ---- ids ----
 
   ghostMxid(user: RemoteUserId | string): string {

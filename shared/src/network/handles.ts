@@ -14,6 +14,8 @@ export interface BridgeHandle<NetworkConfig = unknown> {
   readonly log: Logger;
   /** The homeserver's server name. */
   readonly serverName: string;
+  /** What commands in portal rooms start with (`bridge.command_prefix`), for texts that name a command. */
+  readonly commandPrefix?: string;
   /** The Matrix id of a ghost. */
   ghostUserId(user: RemoteUserId): string;
   getLogin(id: UserLoginId): UserLoginHandle | undefined;

@@ -15,8 +15,8 @@ export const META_ROLE_LEVEL = { member: 0, admin: 50, superAdmin: 75 } as const
 
 export type MediaDownloader = (url: string) => Promise<Uint8Array>;
 
-export function requestTopicNote(platform: MetaPlatform): string {
-  return `This chat is a message request on ${platformName(platform)}: the sender is not in your chats yet. Send "!${platform} accept" (or reply) to accept it, "!${platform} decline" to delete it.`;
+export function requestTopicNote(platform: MetaPlatform, prefix = `!${platform}`): string {
+  return `This chat is a message request on ${platformName(platform)}: the sender is not in your chats yet. Send "${prefix} accept" (or reply) to accept it, "${prefix} decline" to delete it.`;
 }
 
 function mimeOfUrl(url: string): string {
@@ -53,13 +53,15 @@ export interface ChatInfoDeps {
   platform: MetaPlatform;
   login: UserLoginId;
   download: MediaDownloader;
+  /** bridge.command_prefix, named in a request's topic. */
+  commandPrefix?: string;
 }
 
 export function chatInfoOf(threadKey: string, deps: ChatInfoDeps): ChatInfo {
   const { dir } = deps;
   const thread = dir.threads.get(threadKey);
   const isGroup = dir.isGroup(threadKey) ?? false;
-  const note = dir.isMessageRequest(threadKey) ? requestTopicNote(deps.platform) : undefined;
+  const note = dir.isMessageRequest(threadKey) ? requestTopicNote(deps.platform, deps.commandPrefix) : undefined;
   // An encrypted chat says so in its topic too: the one notice scrolls away, the topic stays.
   const e2ee = dir.isEncrypted(threadKey) ? e2eeNoticeText(deps.platform) : undefined;
   // A known thread always states its topic, so a line that no longer applies (an accepted

@@ -79,7 +79,7 @@ export class MetaConnector implements NetworkConnector<MetaConfig> {
   loadUserLogin(login: UserLoginHandle): NetworkAPI {
     const cfg = this.handle.networkConfig;
     return new MetaAPI({
-      platform: this.platform, login, cookies: this.storedCookies(login),
+      platform: this.platform, login, cookies: this.storedCookies(login), ...(this.handle.commandPrefix ? { commandPrefix: this.handle.commandPrefix } : {}),
       makeClient: (cookies, cursors) => this.makeClient(cookies, cursors, login.log),
       reconnect: { minMs: cfg.reconnect.min_ms, maxMs: cfg.reconnect.max_ms },
       maxBackfillPages: cfg.backfill_page_limit,

@@ -31,6 +31,8 @@ export interface MetaEventDeps {
   dir: MetaDirectory;
   platform: MetaPlatform;
   download: MediaDownloader;
+  /** bridge.command_prefix, named in a request's notice. */
+  commandPrefix?: string;
   /** The Matrix transaction id of a send from Matrix, by its otid (an echo is recorded, not bridged twice). */
   txnOfOtid(otid: string): string | undefined;
   now?: () => number;
@@ -153,7 +155,7 @@ export class MetaEventHandler {
     if (!this.#deps.dir.isMessageRequest(threadKey) || this.#noticed.has(`request.${threadKey}`)) return [];
     this.#noticed.add(`request.${threadKey}`);
     return [e2eeNoticeMessage({
-      id: requestNoticeId(threadKey), portal: this.portalOf(threadKey), selfId: this.#deps.dir.selfId, timestamp: now, text: requestNoticeText(this.#deps.platform), kind: 'request_notice',
+      id: requestNoticeId(threadKey), portal: this.portalOf(threadKey), selfId: this.#deps.dir.selfId, timestamp: now, text: requestNoticeText(this.#deps.platform, this.#deps.commandPrefix), kind: 'request_notice',
     })];
   }
 

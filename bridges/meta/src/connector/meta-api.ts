@@ -40,6 +40,8 @@ export interface MetaAPIOptions {
   makeClient(cookies: MetaCookies, cursors: Record<number, string | null>): MetaClient;
   reconnect: BackoffOptions;
   maxBackfillPages: number;
+  /** bridge.command_prefix, for texts that name a command. */
+  commandPrefix?: string;
 }
 
 const CONTACT_REFRESH_MS = 60_000;
@@ -72,7 +74,7 @@ export class MetaAPI implements EditHandling, ReactionHandling, RedactionHandlin
     this.#cursors = Object.fromEntries(Object.entries(stored).map(([k, v]) => [Number(k), v]));
     const download = async (url: string) => (await this.client().downloadMedia(url)).bytes;
     this.events = new MetaEventHandler({
-      login: opts.login, dir: this.dir, platform: opts.platform, download,
+      login: opts.login, dir: this.dir, platform: opts.platform, download, ...(opts.commandPrefix ? { commandPrefix: opts.commandPrefix } : {}),
       txnOfOtid: (otid) => this.#otids.get(otid),
     });
     this.#matrix = new MetaMatrixHandler({
@@ -200,7 +202,7 @@ export class MetaAPI implements EditHandling, ReactionHandling, RedactionHandlin
   async getChatInfo(portal: PortalKey): Promise<ChatInfo> {
     const key = portal.id as string;
     if (!this.dir.threads.has(key)) await this.#refreshThreads(true);
-    return chatInfoOf(key, { dir: this.dir, platform: this.#opts.platform, login: this.#login.id, download: async (url) => (await this.client().downloadMedia(url)).bytes });
+    return chatInfoOf(key, { dir: this.dir, platform: this.#opts.platform, login: this.#login.id, ...(this.#opts.commandPrefix ? { commandPrefix: this.#opts.commandPrefix } : {}), download: async (url) => (await this.client().downloadMedia(url)).bytes });
   }
 
   async getUserInfo(user: RemoteUserId): Promise<UserInfo> {

@@ -23,14 +23,13 @@ export function handlesMessageRequests(api: unknown): api is MessageRequestHandl
 }
 
 /** The command prefix a bridge has unless its config says otherwise (`!<network id>`). */
-function defaultPrefix(platform: MetaPlatform): string {
+export function defaultCommandPrefix(platform: MetaPlatform): string {
   return `!${platform}`;
 }
 
-/** The one notice a request portal gets: what it is and how to answer it. */
-export function requestNoticeText(platform: MetaPlatform): string {
+/** The one notice a request portal gets: what it is and how to answer it (`prefix`: bridge.command_prefix). */
+export function requestNoticeText(platform: MetaPlatform, prefix = defaultCommandPrefix(platform)): string {
   const name = platformName(platform);
-  const prefix = defaultPrefix(platform);
   return `This chat is a message request on ${name}: the sender is not in your chats yet. `
     + `To accept it, send "${prefix} accept" here (or simply reply: replying accepts it, as on ${name}). `
     + `To decline it, send "${prefix} decline": the request is deleted on ${name}.`;
