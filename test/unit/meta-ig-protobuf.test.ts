@@ -5,20 +5,12 @@
  */
 import assert from 'node:assert/strict';
 import { decodeLSResponse, encodeLSResponse, type IGLSResponse } from '../../bridges/meta/src/instagram/ls-response.js';
-import { InstagramError } from '../../bridges/meta/src/instagram/errors.js';
 import { ProtoReader, ProtoWriter } from '../../bridges/meta/src/instagram/protobuf.js';
+import { igErrorCode } from '../helpers/instagram-errors.js';
 
 const hex = (h: string) => Uint8Array.from(Buffer.from(h.replace(/\s+/g, ''), 'hex'));
 const toHex = (b: Uint8Array) => Buffer.from(b).toString('hex');
-const code = (fn: () => unknown) => {
-  try {
-    fn();
-  } catch (err) {
-    assert.ok(err instanceof InstagramError, `not an InstagramError: ${String(err)}`);
-    return err.code;
-  }
-  return assert.fail('no error');
-};
+const code = igErrorCode;
 
 /** Each fixture: the bytes (by hand, see the comments) and what they mean. */
 const fixtures: Array<{ name: string; wire: string; value: IGLSResponse }> = [

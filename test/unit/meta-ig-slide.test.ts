@@ -5,9 +5,9 @@
  */
 import assert from 'node:assert/strict';
 import { eventsFromTables, type MetaEvent } from '../../bridges/meta/src/client/events.js';
-import { InstagramError } from '../../bridges/meta/src/instagram/errors.js';
 import { parseSlideDelta, parseSlideDeltaBatch, type SlideDelta } from '../../bridges/meta/src/instagram/slide.js';
 import { parseSlideThread, tablesFromDeltas, tablesFromThreads } from '../../bridges/meta/src/instagram/slide-tables.js';
+import { igErrorCode } from '../helpers/instagram-errors.js';
 
 const ME = '15550000000';
 const ALICE = '15550000001';
@@ -19,15 +19,7 @@ const message = (extra: Record<string, unknown> = {}) => ({
   content: { __typename: 'SlideMessageText', text_body: 'hello' }, offline_threading_id: '7000000000000000001', ...extra,
 });
 const events = (...deltas: unknown[]): MetaEvent[] => eventsFromTables(tablesFromDeltas(deltas.map(parseSlideDelta), ME, NOW));
-const code = (fn: () => unknown) => {
-  try {
-    fn();
-  } catch (err) {
-    assert.ok(err instanceof InstagramError, `not an InstagramError: ${String(err)}`);
-    return err.code;
-  }
-  return assert.fail('no error');
-};
+const code = igErrorCode;
 
 describe('Instagram slide deltas -> MetaEvents', () => {
   it('a new message, with its otid, mentions and reply', () => {

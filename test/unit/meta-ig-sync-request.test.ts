@@ -4,19 +4,11 @@
  * frames refused as bad-frame.
  */
 import assert from 'node:assert/strict';
-import { InstagramError } from '../../bridges/meta/src/instagram/errors.js';
 import { buildSyncInit, decodeSyncFrame, encodeSyncFrame, parseSyncInit } from '../../bridges/meta/src/instagram/sync-request.js';
+import { igErrorCode } from '../helpers/instagram-errors.js';
 
 const text = (s: string) => new TextEncoder().encode(s);
-const code = (fn: () => unknown) => {
-  try {
-    fn();
-  } catch (err) {
-    assert.ok(err instanceof InstagramError, `not an InstagramError: ${String(err)}`);
-    return err.code;
-  }
-  return assert.fail('no error');
-};
+const code = igErrorCode;
 
 describe('Instagram database 223 stream', () => {
   it('the init payload: {app_id, device_id, payload: DatabaseQuery, request_id: 4 + retries, type: 2}', () => {

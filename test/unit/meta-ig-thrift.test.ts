@@ -4,7 +4,6 @@
  * typing JSON both ends exchange. Malformed bytes are refused with bad-thrift.
  */
 import assert from 'node:assert/strict';
-import { InstagramError } from '../../bridges/meta/src/instagram/errors.js';
 import {
   decodeMqttRequest, decodeMqttResponse, encodeMqttRequest, encodeMqttResponse, indicateActivity, parseIndicateActivity,
 } from '../../bridges/meta/src/instagram/mqttbypass.js';
@@ -12,19 +11,12 @@ import {
   decodeRequestStream, encodeRequestStream, parseTypingData, typingData, typingSubscriptionBody, typingSubscriptionParameters,
 } from '../../bridges/meta/src/instagram/requeststream.js';
 import { decodeStruct, encodeStruct, struct, tv } from '../../bridges/meta/src/instagram/thrift-compact.js';
+import { igErrorCode } from '../helpers/instagram-errors.js';
 
 const hex = (h: string) => Uint8Array.from(Buffer.from(h.replace(/\s+/g, ''), 'hex'));
 const toHex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 const text = (s: string) => new TextEncoder().encode(s);
-const code = (fn: () => unknown) => {
-  try {
-    fn();
-  } catch (err) {
-    assert.ok(err instanceof InstagramError, `not an InstagramError: ${String(err)}`);
-    return err.code;
-  }
-  return assert.fail('no error');
-};
+const code = igErrorCode;
 
 describe('Thrift compact protocol', () => {
   it('field headers: short deltas in one byte, long jumps as type + zigzag id; bools in the header', () => {
