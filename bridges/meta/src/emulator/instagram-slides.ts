@@ -20,6 +20,7 @@ import type { MessageContent, WireAccount, WireChat, WireEvent, WireMessage } fr
 import { TRIBUTARY_E2EE_CUTOVER } from '../instagram/slide-tables.js';
 import { metaAttachmentOf } from './extension-rows.js';
 import { messageIdOf, otidOfTxn } from './ids.js';
+import { chatOfEvent } from './requests.js';
 import type { RowContext } from './rows.js';
 
 type Json = Record<string, unknown>;
@@ -132,25 +133,10 @@ export async function slideThread(chat: WireChat, ctx: RowContext, messages: rea
   };
 }
 
-function chatOfMessageEvent(event: WireEvent): string | undefined {
-  switch (event.type) {
-    case 'message':
-    case 'edit':
-      return event.message.chat_id;
-    case 'delete':
-    case 'reaction':
-    case 'reaction_removed':
-    case 'read':
-      return event.chat_id;
-    default:
-      return undefined;
-  }
-}
-
 /** The slide deltas of one sandbox event (none for presence, delivery and typing), all with `seq`. */
 export async function slideDeltas(event: WireEvent, seq: number, ctx: RowContext): Promise<Json[]> {
   const threadOf = (chatId: string) => ctx.dir.threadKey({ id: chatId, type: chatId.startsWith('g:') ? 'group' : 'dm' });
-  const chat = chatOfMessageEvent(event);
+  const chat = chatOfEvent(event);
   if (chat !== undefined && ctx.isEncrypted(chat)) return [];
   const delta = async (typeName: string, chatId: string, fields: Json): Promise<Json> => ({ __typename: typeName, uq_seq_id: String(seq), thread_fbid: await threadOf(chatId), ...fields });
   switch (event.type) {

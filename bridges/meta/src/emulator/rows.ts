@@ -15,6 +15,7 @@ import { META_THREAD_TYPE } from '../lightspeed/thread-types.js';
 import type { EmulatorDirectory } from './directory.js';
 import { addExtensionAttachment, metaAttachmentOf } from './extension-rows.js';
 import { messageIdOf, otidOfTxn } from './ids.js';
+import { chatOfEvent } from './requests.js';
 
 export interface RowContext {
   dir: EmulatorDirectory;
@@ -145,27 +146,11 @@ export async function addMessage(b: LSProgramBuilder, msg: WireMessage, ctx: Row
   }
 }
 
-/** The chat of an event about messages (what an encrypted chat never sends over LightSpeed). */
-function messageChatOf(event: WireEvent): string | undefined {
-  switch (event.type) {
-    case 'message':
-    case 'edit':
-      return event.message.chat_id;
-    case 'delete':
-    case 'reaction':
-    case 'reaction_removed':
-    case 'read':
-    case 'typing':
-      return event.chat_id;
-    default:
-      return undefined;
-  }
-}
-
 /** The rows of one sandbox event (nothing for events Meta has no row for: presence, delivered). */
 export async function addEvent(b: LSProgramBuilder, event: WireEvent, ctx: RowContext): Promise<void> {
   const threadOf = (chatId: string) => ctx.dir.threadKey({ id: chatId, type: chatId.startsWith('g:') ? 'group' : 'dm' });
-  if (ctx.isEncrypted(messageChatOf(event) ?? '')) return;
+  // An encrypted chat sends nothing over LightSpeed.
+  if (ctx.isEncrypted(chatOfEvent(event) ?? '')) return;
   switch (event.type) {
     case 'message':
       return addMessage(b, event.message, ctx);
