@@ -61,9 +61,8 @@ async function startProxy(): Promise<{ url: (pw?: string) => string; tunnels: st
   };
 }
 
-describe('Meta client through a proxy (network.proxy)', function () {
-  this.timeout(30_000);
-  const env = new MetaEnv('messenger');
+/** A started emulator and proxy around each test; `proxy()` is the current test's proxy. */
+function withProxy(env: MetaEnv): () => Awaited<ReturnType<typeof startProxy>> {
   let proxy: Awaited<ReturnType<typeof startProxy>>;
   beforeEach(async () => {
     await env.start();
@@ -73,6 +72,15 @@ describe('Meta client through a proxy (network.proxy)', function () {
     await env.stop();
     await proxy.close();
   });
+  return () => proxy;
+}
+
+describe('Meta client through a proxy (network.proxy)', function () {
+  this.timeout(30_000);
+  const env = new MetaEnv('messenger');
+  let proxy: Awaited<ReturnType<typeof startProxy>>;
+  const current = withProxy(env);
+  beforeEach(() => { proxy = current(); });
 
   it('the login (page load), the websocket, an upload and a download all go through the proxy\'s tunnels', async () => {
     const emulator = new URL(env.emulator.url).host;
@@ -133,14 +141,8 @@ describe('Instagram client through a proxy (network.proxy)', function () {
   this.timeout(30_000);
   const env = new MetaEnv('instagram');
   let proxy: Awaited<ReturnType<typeof startProxy>>;
-  beforeEach(async () => {
-    await env.start();
-    proxy = await startProxy();
-  });
-  afterEach(async () => {
-    await env.stop();
-    await proxy.close();
-  });
+  const current = withProxy(env);
+  beforeEach(() => { proxy = current(); });
 
   it('the GraphQL calls and all three Instagram sockets (sync, mqttbypass, streamcontroller) go through the proxy', async () => {
     const emulator = new URL(env.emulator.url).host;
