@@ -12,6 +12,7 @@ import type { Logger } from '@tributary/core/logging';
 import { SandboxClient, type WireEvent } from '@tributary/sandbox/client/index';
 import { LSProgramBuilder, buildLSResponse } from '../lightspeed/builder.js';
 import { DGWServerConnection } from './dgw-server.js';
+import { instagramRefusal } from './instagram-moved.js';
 import { InstagramSyncStream } from './instagram-sync.js';
 import { parseJSONExact } from './ids.js';
 import type { MediaRegistry } from './media.js';
@@ -93,7 +94,7 @@ export class EmulatorConnection implements SessionConnection {
     const inner = parseJSONExact(req.payload) as Record<string, unknown>;
     const requestId = req.request_id;
     const ctx = { ...this.#rows, media: this.#deps.media, now: this.#deps.now ?? Date.now, ...(this.#deps.requests ? { requests: this.#deps.requests } : {}),
-      onDeclined: (chatId: string) => this.#requestThreads.delete(chatId) };
+      onDeclined: (chatId: string) => this.#requestThreads.delete(chatId), ...(this.#deps.instagram ? { refuse: instagramRefusal } : {}) };
     switch (req.type) {
       case 3: {
         const tasks = Array.isArray(inner.tasks) ? (inner.tasks as Array<Record<string, unknown>>) : [];
@@ -212,6 +213,7 @@ export class EmulatorConnection implements SessionConnection {
     const ig = new InstagramSyncStream({
       session: this.#session, sandboxUrl: this.#deps.sandboxUrl, rows: this.#rows, log: this.#deps.log,
       send: (payload) => this.#dgw.sendOnStream(streamId, payload), kill: (code) => this.kill(code, false),
+      ...(this.#deps.requests ? { requests: this.#deps.requests } : {}),
     });
     this.#ig = ig;
     return (payload) => ig.onData(payload);

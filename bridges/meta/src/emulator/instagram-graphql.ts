@@ -1,11 +1,12 @@
 /**
  * The emulator's `/api/graphql` (Instagram flavour): the documents Tributary's client calls (see
- * instagram/graphql.ts for the facts). The inbox query answers every thread with its last message
- * and the sandbox's newest event seq as `iris_inactive_subscription_uq_seq_id` (the seq_id to
+ * instagram/graphql.ts for the facts). The inbox query answers the first page of threads, each with
+ * its last message (instagram-threadlist.ts, which also answers later pages), and the sandbox's newest event seq as `iris_inactive_subscription_uq_seq_id` (the seq_id to
  * stream from); the thread query one thread with its last 20 messages; the text send sends on the
  * sandbox with the otid as client_txn_id (a resend is deduplicated) and answers the message id; the
  * reaction sets (or, with status `deleted` or no emoji, removes) the account's one reaction; edit
- * and unsend act on the account's own messages, edits within Meta's limits (tasks.ts).
+ * and unsend act on the account's own messages, edits within Meta's limits (tasks.ts). Mark read,
+ * the message list, media sends, rename and group creation: instagram-graphql-threads.ts.
  * Refusals are GraphQL `errors` (ours: the message texts); a bad fb_dtsg is refused like a
  * missing session.
  */
@@ -14,7 +15,13 @@ import { SandboxClient } from '@tributary/sandbox/client/index';
 import { IG_GRAPHQL_DOCS, IG_GRAPHQL_FIELD, type IGGraphQLDoc } from '../instagram/graphql.js';
 import { EmulatorTaskError, OTID_TXN_PREFIX, messageIdOf, sandboxMessageId } from './ids.js';
 import { slideThread } from './instagram-slides.js';
+import { INBOX_PAGE, igThreadListPage, threadPage } from './instagram-threadlist.js';
 import { EDIT_WINDOW_MS, MAX_EDITS } from './tasks.js';
+import {
+  igAcceptRequest, igCreateGroup, igHideThread, igMarkRead, igMarkReadValidation, igMediaSend, igMessageList, igRename, type IGThreadOpsContext,
+} from './instagram-graphql-threads.js';
+import type { MediaRegistry } from './media.js';
+import type { RequestFolders } from './requests.js';
 import type { RowContext } from './rows.js';
 import { connectOnce, type AccountSession } from './sessions.js';
 
@@ -25,8 +32,12 @@ const THREAD_MESSAGES = 20;
 export interface IGGraphQLDeps {
   sandboxUrl: string;
   rows(session: AccountSession): RowContext;
+  media: MediaRegistry;
+  requests?: RequestFolders;
   now: () => number;
 }
+
+type Handler = (session: AccountSession, ctx: RowContext, vars: Record<string, unknown>, deps: IGGraphQLDeps) => Promise<unknown>;
 
 async function readForm(req: IncomingMessage): Promise<URLSearchParams | undefined> {
   const chunks: Buffer[] = [];
@@ -57,16 +68,10 @@ async function headSeq(session: AccountSession, sandboxUrl: string): Promise<num
   return got.head ?? 0;
 }
 
-async function inbox(session: AccountSession, ctx: RowContext, sandboxUrl: string): Promise<unknown> {
+async function inbox(session: AccountSession, ctx: RowContext, sandboxUrl: string, requests?: RequestFolders): Promise<unknown> {
   // The seq first: whatever happens after it is streamed, so nothing falls between the two.
   const head = await headSeq(session, sandboxUrl);
-  const edges: unknown[] = [];
-  for (const chat of await session.client.getChats()) {
-    const { messages } = await session.client.getMessages(chat.id, { limit: 1 });
-    const thread = await slideThread(chat, ctx, messages, messages.at(-1)?.ts);
-    edges.push({ node: { id: thread.id, as_ig_direct_thread: thread }, cursor: String(thread.id) });
-  }
-  return { id: `mailbox.${ctx.dir.selfUserId}`, iris_inactive_subscription_uq_seq_id: String(head), threads_by_folder: { edges, page_info: { has_next_page: false } } };
+  return { id: `mailbox.${ctx.dir.selfUserId}`, iris_inactive_subscription_uq_seq_id: String(head), threads_by_folder: await threadPage(session, ctx, undefined, INBOX_PAGE, requests) };
 }
 
 async function threadDetail(session: AccountSession, ctx: RowContext, vars: Record<string, unknown>): Promise<unknown> {
@@ -134,6 +139,27 @@ async function unsend(session: AccountSession, ctx: RowContext, vars: Record<str
   return true;
 }
 
+const threadOp = (op: (vars: Record<string, unknown>, c: IGThreadOpsContext) => Promise<unknown>): Handler =>
+  (session, rows, vars, deps) => op(vars, { session, rows, media: deps.media, ...(deps.requests ? { requests: deps.requests } : {}) });
+
+const HANDLERS: Record<IGGraphQLDoc, Handler> = {
+  PolarisDirectInboxQuery: (session, ctx, _vars, deps) => inbox(session, ctx, deps.sandboxUrl, deps.requests),
+  IGDThreadDetailQuery: threadDetail,
+  IGDirectTextSendMutation: sendText,
+  IGDirectReactionSendMutation: react,
+  IGDirectEditMessageMutation: (session, ctx, vars, deps) => edit(session, ctx, vars, deps.now()),
+  IGDMessageUnsendDialogOffMsysMutation: unsend,
+  useIGDMarkThreadAsReadMutation: threadOp(igMarkRead),
+  useIGDMarkThreadAsReadValidationMutation: threadOp(igMarkReadValidation),
+  IGDMessageListOffMsysQuery: threadOp(igMessageList),
+  IGDirectMediaSendMutation: threadOp(igMediaSend),
+  IGDEditThreadNameDialogOffMsysMutation: threadOp(igRename),
+  useCreateOpenGroupThreadOffMsysMutation: threadOp(igCreateGroup),
+  IGDThreadListOffMsysPaginationQuery: (session, ctx, vars, deps) => igThreadListPage(session, ctx, vars, deps.requests),
+  useIGDirectAcceptMessageRequestMutation: threadOp(igAcceptRequest),
+  IGDInboxInfoDeleteThreadDialogOffMsysMutation: threadOp(igHideThread),
+};
+
 /** Answers one POST /api/graphql (the session already checked by the caller). */
 export async function handleInstagramGraphQL(req: IncomingMessage, res: ServerResponse, session: AccountSession, deps: IGGraphQLDeps): Promise<void> {
   const form = await readForm(req);
@@ -149,13 +175,9 @@ export async function handleInstagramGraphQL(req: IncomingMessage, res: ServerRe
   }
   const ctx = deps.rows(session);
   try {
-    const value = doc === 'PolarisDirectInboxQuery' ? await inbox(session, ctx, deps.sandboxUrl)
-      : doc === 'IGDThreadDetailQuery' ? await threadDetail(session, ctx, vars)
-        : doc === 'IGDirectReactionSendMutation' ? await react(session, ctx, vars)
-          : doc === 'IGDirectEditMessageMutation' ? await edit(session, ctx, vars, deps.now())
-            : doc === 'IGDMessageUnsendDialogOffMsysMutation' ? await unsend(session, ctx, vars)
-              : await sendText(session, ctx, vars);
-    answer(res, 200, { data: { [IG_GRAPHQL_FIELD[doc]]: value } });
+    const value = await HANDLERS[doc](session, ctx, vars, deps);
+    const field = IG_GRAPHQL_FIELD[doc];
+    answer(res, 200, { data: field === null ? value : { [field]: value } });
   } catch (err) {
     const code = (err as { code?: unknown }).code;
     answer(res, 200, { errors: [{ message: (err as Error).message, ...(typeof code === 'string' ? { code } : {}) }] });

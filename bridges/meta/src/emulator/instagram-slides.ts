@@ -130,6 +130,8 @@ export async function slideThread(chat: WireChat, ctx: RowContext, messages: rea
     viewer_id: ctx.dir.selfUserId, viewer: await slideUser(self, ctx), users, admin_user_ids: admins, ...(creator ? { group_creator: creator } : {}),
     last_activity_timestamp_ms: String(lastActivityMs ?? chat.created_at), slide_messages: { edges },
     ...(encrypted ? { tributary_encrypted: true } : {}),
+    // PENDING is a fact (a request); INBOX for the rest is ours.
+    ...(ctx.folderOf ? { system_folder: ctx.folderOf(chat) === 'pending' ? 'PENDING' : 'INBOX' } : {}),
   };
 }
 
@@ -204,6 +206,12 @@ export async function slideDeltas(event: WireEvent, seq: number, ctx: RowContext
 /** Ours: the delta that moves a chat to end-to-end encryption while connected. */
 export async function cutoverDelta(chatId: string, seq: number, ctx: RowContext): Promise<Json> {
   return { __typename: TRIBUTARY_E2EE_CUTOVER, uq_seq_id: String(seq), thread_fbid: await ctx.dir.threadKey({ id: chatId, type: chatId.startsWith('g:') ? 'group' : 'dm' }) };
+}
+
+/** A thread's folder move (fact: `SlideUQPPUpdateThreadFolder` with `folder`, PENDING for a request). */
+export async function folderDelta(chatId: string, folder: string, seq: number, ctx: RowContext): Promise<Json> {
+  const threadKey = await ctx.dir.threadKey({ id: chatId, type: chatId.startsWith('g:') ? 'group' : 'dm' });
+  return { __typename: 'SlideUQPPUpdateThreadFolder', uq_seq_id: String(seq), thread_fbid: threadKey, folder };
 }
 
 /** The JSON text an OnMailboxDelta carries (fact: a list of `{data:{slide_delta_processor}}`). */

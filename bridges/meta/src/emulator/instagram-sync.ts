@@ -13,7 +13,8 @@ import { SandboxClient, type WireEvent } from '@tributary/sandbox/client/index';
 import type { InstagramError } from '../instagram/errors.js';
 import type { LSOperation } from '../instagram/ls-response.js';
 import { IG_SYNC_DATABASE, encodeSyncFrame, parseSyncInit } from '../instagram/sync-request.js';
-import { cutoverDelta, deltaBatch, slideDeltas } from './instagram-slides.js';
+import { cutoverDelta, deltaBatch, folderDelta, slideDeltas } from './instagram-slides.js';
+import { chatOfEvent, type RequestFolders } from './requests.js';
 import type { RowContext } from './rows.js';
 import { connectOnce, type AccountSession } from './sessions.js';
 
@@ -31,6 +32,8 @@ export interface IGSyncDeps {
   send(payload: Uint8Array): void;
   /** Drops the whole gateway connection (the client reconnects). */
   kill(code: number): void;
+  /** Message requests: a declined one's events are not streamed until the stranger writes again. */
+  requests?: RequestFolders;
 }
 
 export class InstagramSyncStream {
@@ -131,8 +134,14 @@ export class InstagramSyncStream {
     this.#chain = this.#chain.then(async () => {
       if (this.#closed) return;
       let deltas: Array<Record<string, unknown>> = [];
+      const requests = this.#deps.requests;
+      const self = this.#deps.session.account.id;
+      const chat = chatOfEvent(event);
+      // A declined request comes back with the stranger's next message: its folder moves first.
+      const back = requests?.noteEvent(event, self) === true;
       try {
-        deltas = await slideDeltas(event, seq, this.#deps.rows);
+        if (chat && requests?.isHidden(chat, self)) deltas = [];
+        else deltas = [...(back && chat ? [await folderDelta(chat, 'PENDING', seq, this.#deps.rows)] : []), ...await slideDeltas(event, seq, this.#deps.rows)];
       } catch (err) {
         this.#deps.log.warn({ err: (err as Error).message, type: event.type }, 'emulator: event could not be translated to a slide delta');
       }

@@ -5,8 +5,9 @@
  * request (folder "pending", facts: FolderType PENDING) until they accept it (AcceptMessageRequest)
  * or answer in it (Messenger's own behaviour: replying accepts). Declining (DeleteThread) hides the
  * chat until the stranger writes again. Request threads are synced through database 95 (fact: the
- * message-requests database), not the mailbox. Instagram's flavour has no request folder here:
- * its client does not sync database 95.
+ * message-requests database), not the mailbox. On the Instagram flavour the same folders show as
+ * the thread's `system_folder` (PENDING) and requests are accepted and declined over GraphQL
+ * (instagram-graphql-threads.ts); its inbox lists neither requests nor declined chats.
  */
 import type { WireChat, WireEvent } from '@tributary/sandbox/client/index';
 

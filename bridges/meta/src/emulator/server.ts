@@ -41,7 +41,7 @@ export interface MetaEmulatorOptions {
   now?: () => number;
   /** Sandbox chats that are end-to-end encrypted from the start (see `setEncrypted`). */
   encryptedChats?: readonly string[];
-  /** Sandbox accounts that are strangers: their DMs are message requests (Messenger flavour; see `setStranger`). */
+  /** Sandbox accounts that are strangers: their DMs are message requests (see `setStranger`). */
   strangers?: readonly string[];
 }
 
@@ -82,7 +82,7 @@ export async function startMetaEmulator(opts: MetaEmulatorOptions): Promise<Meta
   const checkpoints = new Set<string>();
   const encrypted = new Set<string>(opts.encryptedChats ?? []);
   const isEncrypted = (chatId: string) => encrypted.has(chatId);
-  const requests = new RequestFolders(flavour === 'messenger', opts.strangers);
+  const requests = new RequestFolders(true, opts.strangers);
   const refusals = new Map<string, number>();
   let base = '';
   const mediaUrl = (id: string) => `${base}/fbcdn/${encodeURIComponent(id)}`;
@@ -139,7 +139,7 @@ export async function startMetaEmulator(opts: MetaEmulatorOptions): Promise<Meta
     if (flavour === 'instagram' && req.method === 'POST' && path === IG_GRAPHQL_PATH) {
       const session = await sessions.fromCookies(req.headers.cookie);
       if (!session || checkpoints.has(session.userId)) return redirect(res, `${LOGIN_PATH[flavour]}?next=${encodeURIComponent(path)}`);
-      return handleInstagramGraphQL(req, res, session, { sandboxUrl, rows: (s) => ({ dir: s.dir, mediaUrl, isEncrypted }), now: opts.now ?? Date.now });
+      return handleInstagramGraphQL(req, res, session, { sandboxUrl, rows: (s) => ({ dir: s.dir, mediaUrl, isEncrypted, folderOf: (chat) => requests.folderOf(chat, s.account.id) }), media, requests, now: opts.now ?? Date.now });
     }
     const m = /^\/fbcdn\/([^/]+)$/.exec(path);
     if (req.method === 'GET' && m) return proxyMedia(res, sandboxUrl, decodeURIComponent(m[1]!));

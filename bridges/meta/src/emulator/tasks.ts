@@ -24,6 +24,8 @@ export interface TaskContext extends RowContext {
   requests?: RequestFolders;
   /** The connection that declined a request forgets having listed it. */
   onDeclined?(chatId: string): void;
+  /** Why this flavour refuses a task it no longer takes over LightSpeed (instagram-moved.ts). */
+  refuse?(name: string, payload: Payload): string | undefined;
 }
 
 export interface IncomingTask {
@@ -272,6 +274,8 @@ export async function runTasks(tasks: readonly IncomingTask[], ctx: TaskContext)
         throw new EmulatorTaskError('bad_request', 'task payload is not JSON');
       }
       if (!payload || typeof payload !== 'object') throw new EmulatorTaskError('bad_request', 'task payload is not an object');
+      const refusal = ctx.refuse?.(name!, payload as Payload);
+      if (refusal) throw new EmulatorTaskError('not-on-lightspeed', refusal);
       await handler(payload as Payload, b, ctx);
       b.call('LSRemoveTask', { taskId: task.taskId });
     } catch (err) {

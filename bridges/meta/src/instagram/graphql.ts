@@ -17,17 +17,38 @@ export const IG_GRAPHQL_DOCS = {
   IGDirectReactionSendMutation: '24374451552236906',
   IGDirectEditMessageMutation: '32480262318254796',
   IGDMessageUnsendDialogOffMsysMutation: '26948700068153789',
+  useIGDMarkThreadAsReadMutation: '27356881703909995',
+  useIGDMarkThreadAsReadValidationMutation: '35211594988486314',
+  IGDMessageListOffMsysQuery: '27502152406082940',
+  IGDirectMediaSendMutation: '25766288509716264',
+  IGDEditThreadNameDialogOffMsysMutation: '26508340268868683',
+  useCreateOpenGroupThreadOffMsysMutation: '27529949946640544',
+  IGDThreadListOffMsysPaginationQuery: '27712934271665380',
+  useIGDirectAcceptMessageRequestMutation: '36571001125823973',
+  IGDInboxInfoDeleteThreadDialogOffMsysMutation: '35352443081068612',
 } as const;
 export type IGGraphQLDoc = keyof typeof IG_GRAPHQL_DOCS;
 
-/** The response field each document fills (facts: slidetypes/responses.go). */
-export const IG_GRAPHQL_FIELD: Record<IGGraphQLDoc, string> = {
+/**
+ * The response field each document fills (facts: slidetypes/responses.go). The rename's is not
+ * known (instameow reads no answer): null, and the call returns the whole `data` object.
+ */
+export const IG_GRAPHQL_FIELD: Record<IGGraphQLDoc, string | null> = {
   PolarisDirectInboxQuery: 'get_slide_mailbox_for_iris_subscription',
   IGDThreadDetailQuery: 'get_slide_thread_nullable',
   IGDirectTextSendMutation: 'xig_direct_text_send_with_slide_messaging_response',
   IGDirectReactionSendMutation: 'xig_direct_reaction_send_with_slide_messaging_response',
   IGDirectEditMessageMutation: 'direct_edit_message_with_slide_messaging_response',
   IGDMessageUnsendDialogOffMsysMutation: 'direct_unsend_message',
+  useIGDMarkThreadAsReadMutation: 'xig_direct_item_seen_mutation_with_slide_messaging_response',
+  useIGDMarkThreadAsReadValidationMutation: 'xig_direct_mark_read_id_validation',
+  IGDMessageListOffMsysQuery: 'fetch__SlideThread',
+  IGDirectMediaSendMutation: 'xig_direct_media_send_with_slide_messaging_response',
+  IGDEditThreadNameDialogOffMsysMutation: null,
+  useCreateOpenGroupThreadOffMsysMutation: 'xig_ig_direct_create_thread',
+  IGDThreadListOffMsysPaginationQuery: 'fetch__SlideMailbox',
+  useIGDirectAcceptMessageRequestMutation: 'ig_direct_accept_message_request',
+  IGDInboxInfoDeleteThreadDialogOffMsysMutation: 'ig_direct_hide_thread',
 };
 
 /** A GraphQL `errors` answer; `errorCode` is the first error's `code` when it has one. */
@@ -86,8 +107,10 @@ export async function igGraphQL(http: MetaHttpSession, page: MetaPageConfig, doc
     const message = typeof first?.message === 'string' ? first.message : 'unknown error';
     throw new IGGraphQLError(`${doc}: ${message}`, typeof first?.code === 'string' ? first.code : undefined);
   }
-  const value = b.data?.[IG_GRAPHQL_FIELD[doc]];
-  if (value === undefined) throw new InstagramError('graphql', `${doc}: the response has no ${IG_GRAPHQL_FIELD[doc]}`);
+  const field = IG_GRAPHQL_FIELD[doc];
+  if (field === null) return b.data ?? null;
+  const value = b.data?.[field];
+  if (value === undefined) throw new InstagramError('graphql', `${doc}: the response has no ${field}`);
   return value;
 }
 

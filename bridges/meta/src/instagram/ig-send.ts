@@ -8,8 +8,9 @@
  *   (mqttbypass.ts), on a socket opened when first needed;
  * - typing from others comes from `/ws/streamcontroller` (requeststream.ts), a socket kept open
  *   beside the main one (group `group1`, fact) and reopened after a drop (ours: every 2 s to 30 s).
- * Everything else (media, mark read, threads, groups) still travels as
- * LightSpeed tasks: see docs/meta-emulator.md.
+ * Mark read, history, single media sends, rename and new groups go over GraphQL too (ig-threads.ts).
+ * Everything else (captioned or multiple media, stickers, members, pictures, DMs, requests) still
+ * travels as LightSpeed tasks: see docs/meta-emulator.md.
  */
 import type { Logger } from '@tributary/core/logging';
 import { DGWSocket, dgwUrl } from '../client/dgw-socket.js';
@@ -19,11 +20,11 @@ import type { DGWTimings } from '../dgw/timers.js';
 import type { LSTables } from '../lightspeed/tables.js';
 import type { LSTask } from '../lightspeed/tasks.js';
 import type { MetaPageConfig } from '../page-config.js';
-import { MetaTaskError } from '../client/errors.js';
 import {
-  IGGraphQLError, editVariables, igGraphQL, parseSentMessage, reactionVariables, textSendVariables, unsendVariables, type IGGraphQLDoc, type IGTextSend,
+  editVariables, parseSentMessage, reactionVariables, textSendVariables, unsendVariables, type IGGraphQLDoc, type IGTextSend,
 } from './graphql.js';
 import { deriveOtid } from '../lightspeed/ids.js';
+import { InstagramThreadTasks, igTaskCall } from './ig-threads.js';
 import { IG_SEND_MESSAGE_TOPIC, encodeMqttRequest, indicateActivity } from './mqttbypass.js';
 import { decodeRequestStream, parseTypingData, typingSubscriptionBody, typingSubscriptionParameters } from './requeststream.js';
 
@@ -60,6 +61,7 @@ export function textSendOf(task: LSTask): IGTextSend | undefined {
 
 export class InstagramSender {
   readonly #host: IGSendHost;
+  readonly #threads: InstagramThreadTasks;
   #mqtt: Promise<DGWSocket> | undefined;
   #typing: DGWSocket | undefined;
   #typingTimer: NodeJS.Timeout | undefined;
@@ -68,6 +70,7 @@ export class InstagramSender {
 
   constructor(host: IGSendHost) {
     this.#host = host;
+    this.#threads = new InstagramThreadTasks(host);
   }
 
   /** Sends a task on Instagram's own path, or returns undefined for LightSpeed to carry it. */
@@ -97,17 +100,11 @@ export class InstagramSender {
       await this.#publishTyping(String(p.thread_key), p.is_typing === 1);
       return { tables: {}, taskIds: [] };
     }
-    return undefined;
+    return this.#threads.trySend(task);
   }
 
-  /** A GraphQL call for a task: a refusal is a MetaTaskError with its code, as a LightSpeed task's is. */
-  async #mutate(task: LSTask, doc: IGGraphQLDoc, variables: unknown): Promise<unknown> {
-    try {
-      return await igGraphQL(this.#host.http, this.#host.page(), doc, variables);
-    } catch (err) {
-      if (!(err instanceof IGGraphQLError)) throw err;
-      throw new MetaTaskError([{ taskId: 0, task: task.name, code: err.errorCode ?? 'graphql', message: err.message }], {});
-    }
+  #mutate(task: LSTask, doc: IGGraphQLDoc, variables: unknown): Promise<unknown> {
+    return igTaskCall(this.#host, task, doc, variables);
   }
 
   async #sendText(send: IGTextSend, task: LSTask): Promise<MetaTaskResult> {

@@ -2,7 +2,8 @@
  * Instagram's receive path for MetaClient: the database 223 stream with seq_id bookkeeping.
  *
  * - Without a stored seq_id, the inbox GraphQL query gives the threads (with their last message)
- *   and the seq_id to stream from (`iris_inactive_subscription_uq_seq_id`, fact), as instameow does.
+ *   and the seq_id to stream from (`iris_inactive_subscription_uq_seq_id`, fact), as instameow does;
+ *   threads beyond its page come from the pagination query.
  * - The stream is the main stream of the `/ws/lightspeed` socket (sync-request.ts). Its frames wait
  *   until the client says it is connected, then run in order: `delta` batches become LightSpeed
  *   rows (slide-tables.ts) and events; the seq_id moves to the highest uq_seq_id of the batch and is
@@ -11,7 +12,8 @@
  *   `failure` reconnects with the seq_id kept (facts: instameow's handling of both).
  * - A delta for a thread this session has not seen fetches that thread first (IGDThreadDetailQuery),
  *   so a new chat arrives with its members (ours: instameow's bridge does the same lazily); so
- *   does an admins delta, whose list says who is admin but not who stopped being one.
+ *   does an admins delta, whose list says who is admin but not who stopped being one, and (first)
+ *   a folder move (`SlideUQPPUpdateThreadFolder`), whose thread then says its folder.
  */
 import type { Logger } from '@tributary/core/logging';
 import type { MetaHttpSession } from '../client/http-session.js';
@@ -21,6 +23,7 @@ import { InstagramError } from './errors.js';
 import { igGraphQL, inboxVariables, threadVariables } from './graphql.js';
 import type { LSOperation } from './ls-response.js';
 import { parseSlideDeltaBatch } from './slide.js';
+import { IG_MAX_THREAD_PAGES, IG_THREAD_PAGE, parseThreadPage, threadListVariables } from './graphql-threads.js';
 import { parseSlideThread, tablesFromDeltas, tablesFromThreads, type SlideThread } from './slide-tables.js';
 import { buildSyncInit, decodeSyncFrame, IG_SYNC_DATABASE } from './sync-request.js';
 
@@ -110,8 +113,14 @@ export class InstagramSync {
       const mailbox = await igGraphQL(this.#host.http, page, 'PolarisDirectInboxQuery', inboxVariables(page.deviceId)) as Record<string, unknown> | null;
       const seq = String(mailbox?.iris_inactive_subscription_uq_seq_id ?? '');
       if (!/^\d{1,19}$/.test(seq)) throw new InstagramError('bad-slide', 'the inbox has no iris_inactive_subscription_uq_seq_id');
-      const edges = (mailbox?.threads_by_folder as { edges?: unknown } | undefined)?.edges;
-      const threads: SlideThread[] = (Array.isArray(edges) ? edges : []).map((e: { node?: { as_ig_direct_thread?: unknown } }) => parseSlideThread(e.node?.as_ig_direct_thread));
+      let list = parseThreadPage(mailbox);
+      const threads: SlideThread[] = [...list.threads];
+      // Threads beyond the inbox's page: the pagination query, as instameow's chat sync (bounded: ours).
+      for (let i = 0; list.hasNextPage && list.endCursor && i < IG_MAX_THREAD_PAGES; i++) {
+        const vars = threadListVariables({ viewerId: page.accountId, cursor: list.endCursor, count: IG_THREAD_PAGE });
+        list = parseThreadPage(await igGraphQL(this.#host.http, page, 'IGDThreadListOffMsysPaginationQuery', vars));
+        threads.push(...list.threads);
+      }
       for (const t of threads) this.#known.add(t.threadId);
       snapshot = tablesFromThreads(threads, page.accountId);
       for (const m of snapshot.LSInsertMessage ?? []) this.remember(m.messageId, m.threadKey);
@@ -200,8 +209,11 @@ export class InstagramSync {
       this.#host.log.warn({ code: (err as InstagramError).code, err: (err as Error).message }, 'a slide delta batch could not be read; skipped');
       return;
     }
+    // A folder move (a request accepted, or a declined one back) refetches the thread first too:
+    // its rows carry the folder, which the connector needs before the thread's messages.
+    const moved = new Set(deltas.filter((d) => d.kind === 'folder').map((d) => d.threadId));
     for (const threadId of new Set(deltas.map((d) => d.threadId))) {
-      if (!threadId || this.#known.has(threadId)) continue;
+      if (!threadId || (this.#known.has(threadId) && !moved.has(threadId))) continue;
       this.#known.add(threadId);
       await this.#fetchThread(threadId);
     }

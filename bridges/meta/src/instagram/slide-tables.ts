@@ -31,6 +31,13 @@ export interface SlideThread {
   creatorId?: string;
   messages: SlideMessage[];
   readReceipts: Array<{ participantId: string; watermarkMs: number }>;
+  /** `system_folder` (fact: PENDING and SPAM are message requests). */
+  systemFolder?: string;
+}
+
+/** The LightSpeed folder name of an Instagram system folder: requests are "pending" or "spam" (ours). */
+export function folderNameOf(systemFolder: string | undefined): string {
+  return systemFolder === 'PENDING' ? 'pending' : systemFolder === 'SPAM' ? 'spam' : 'inbox';
 }
 
 type Obj = Record<string, unknown>;
@@ -54,7 +61,9 @@ export function parseSlideThread(t: unknown): SlideThread {
   const last = Number(t.last_activity_timestamp_ms);
   const creator = isObj(t.group_creator) ? t.group_creator.interop_messaging_user_fbid ?? t.group_creator.id : undefined;
   const creatorId = typeof creator === 'string' || typeof creator === 'number' ? String(creator) : undefined;
+  const systemFolder = typeof t.system_folder === 'string' && t.system_folder ? t.system_folder : undefined;
   return {
+    ...(systemFolder ? { systemFolder } : {}),
     threadId, isGroup: t.is_group === true, encrypted: t.tributary_encrypted === true,
     ...(title ? { title } : {}), ...(imageUrl ? { imageUrl } : {}), ...(Number.isFinite(last) && last > 0 ? { lastActivityMs: last } : {}),
     users,
@@ -138,7 +147,7 @@ export function tablesFromThreads(threads: readonly SlideThread[], viewerId: str
       addUser(rows, u, viewerId);
     }
     rows.add('LSDeleteThenInsertThread', {
-      threadKey: t.threadId, threadType, parentThreadKey: '-1', folderName: 'inbox', memberCount: t.users.length,
+      threadKey: t.threadId, threadType, parentThreadKey: '-1', folderName: folderNameOf(t.systemFolder), memberCount: t.users.length,
       ...(t.lastActivityMs ? { lastActivityTimestampMs: t.lastActivityMs } : {}),
       ...(t.title ? { threadName: t.title } : {}), ...(t.imageUrl ? { threadPictureUrl: t.imageUrl } : {}),
     });
@@ -151,6 +160,13 @@ export function tablesFromThreads(threads: readonly SlideThread[], viewerId: str
       rows.add('LSUpdateReadReceipt', { threadKey: t.threadId, contactId: r.participantId, readWatermarkTimestampMs: r.watermarkMs });
     }
   }
+  return rows.tables;
+}
+
+/** Rows of messages alone (a page of history): message and attachment rows, no thread rows. */
+export function tablesFromMessages(messages: readonly SlideMessage[]): LSTables {
+  const rows = new Rows();
+  for (const m of messages) addMessage(rows, m);
   return rows.tables;
 }
 
@@ -189,6 +205,7 @@ export function tablesFromDeltas(deltas: readonly SlideDelta[], viewerId: string
         // the connector learns from a thread fetch, not from here.
         for (const id of d.adminIds) rows.add('LSAddParticipantIdToGroupThread', { threadKey: d.threadId, contactId: id, isAdmin: true });
         break;
+      case 'folder': break; // the stream fetches the thread first (ig-sync.ts), which says its folder
       case 'unknown':
         if (d.typeName === TRIBUTARY_E2EE_CUTOVER) rows.add('LSMoveThreadToE2EECutoverFolder', { threadKey: d.threadId });
         break;

@@ -79,6 +79,7 @@ export type SlideDelta = Base & (
   | { kind: 'participant-left'; participantId: string; actorId?: string }
   | { kind: 'participants-added'; title?: string; users: SlideUser[] }
   | { kind: 'admins'; adminIds: string[] }
+  | { kind: 'folder'; folder: string }
   /** A delta with nothing to bridge (facts: NotYetImplemented, NoOp, Create1To1Thread, ...). */
   | { kind: 'ignored' }
   | { kind: 'unknown' }
@@ -304,6 +305,9 @@ export function parseSlideDelta(d: unknown): SlideDelta {
       const ids = Array.isArray(d.admin_igids) ? d.admin_igids : bad(`${w}.admin_igids is not a list`);
       return { ...base, kind: 'admins', adminIds: ids.map((x) => (typeof x === 'string' && ID.test(x) ? x : bad(`${w}.admin_igids holds a non-id`))) };
     }
+    case 'SlideUQPPUpdateThreadFolder':
+      needThread();
+      return { ...base, kind: 'folder', folder: str(d, 'folder', w) };
     default:
       return { ...base, kind: IGNORED.has(typeName) ? 'ignored' : 'unknown' };
   }
