@@ -5,7 +5,6 @@
  * Instagram's documents cannot carry (a caption, a sticker) still go as LightSpeed tasks.
  */
 import assert from 'node:assert/strict';
-import { DGWSocket } from '../../bridges/meta/src/client/dgw-socket.js';
 import { MetaTaskError } from '../../bridges/meta/src/client/errors.js';
 import { graphqlForm, type IGGraphQLDoc } from '../../bridges/meta/src/instagram/graphql.js';
 import { InstagramPath } from '../../bridges/meta/src/instagram/ig-path.js';
@@ -15,6 +14,7 @@ import {
 } from '../../bridges/meta/src/lightspeed/tasks.js';
 import { generateTestPng } from '../../bridges/sandbox/src/server/test-png.js';
 import { MetaEnv, USER, until } from '../helpers/meta-env.js';
+import { recordInstagramCalls } from '../helpers/instagram-calls.js';
 
 const ALICE_DM = 'dm:alice:me';
 const enc = encodeURIComponent;
@@ -25,34 +25,14 @@ type Stored = { id: string; ts: number; content: { kind: string; text?: string; 
 describe('Instagram: mark read, history, media, rename and new groups over GraphQL', function () {
   this.timeout(30_000);
   const env = new MetaEnv('instagram');
-  let graphql: string[] = [];
-  let lightspeed = 0;
-  const originalRequest = DGWSocket.prototype.request;
-  const recordingFetch: typeof fetch = async (input, init) => {
-    const url = new URL(input instanceof Request ? input.url : String(input));
-    if (url.pathname === '/api/graphql') graphql.push(new URLSearchParams(String(init?.body)).get('fb_api_req_friendly_name') ?? '?');
-    return fetch(input, init);
-  };
-  beforeEach(async () => {
-    graphql = [];
-    lightspeed = 0;
-    DGWSocket.prototype.request = function (this: DGWSocket, ...args: Parameters<DGWSocket['request']>) {
-      lightspeed++;
-      return originalRequest.apply(this, args);
-    };
-    await env.start();
-  });
-  afterEach(async () => {
-    DGWSocket.prototype.request = originalRequest;
-    await env.stop();
-  });
+  const calls = recordInstagramCalls(env);
 
-  const connect = () => env.connected({ fetch: recordingFetch });
+  const connect = () => env.connected({ fetch: calls.fetch });
   const stored = () => env.control<Stored[]>('GET', `/chats/${enc(ALICE_DM)}/messages`);
   const fromAlice = async (count: number) => {
     for (let i = 1; i <= count; i++) await env.control('POST', `/chats/${enc(ALICE_DM)}/messages`, { as: 'alice', text: `h${i}` });
   };
-  const docs = () => graphql.filter((d) => d !== 'PolarisDirectInboxQuery' && d !== 'IGDThreadDetailQuery');
+  const docs = () => calls.graphql.filter((d) => d !== 'PolarisDirectInboxQuery' && d !== 'IGDThreadDetailQuery');
 
   it('mark read names the newest message at the watermark, then validates it; no LightSpeed', async () => {
     const { client } = await connect();
@@ -60,14 +40,14 @@ describe('Instagram: mark read, history, media, rename and new groups over Graph
     const [m1, m2, m3] = (await stored()).slice(-3) as [Stored, Stored, Stored];
     const { tables } = await client.sendTask(markReadTask({ threadId: USER.alice, watermarkTimestampMs: m2.ts }));
     assert.deepEqual(docs(), ['IGDMessageListOffMsysQuery', 'useIGDMarkThreadAsReadMutation', 'useIGDMarkThreadAsReadValidationMutation']);
-    assert.equal(lightspeed, 0);
+    assert.equal(calls.lightspeed, 0);
     assert.deepEqual(tables.LSUpdateReadReceipt!.map((r) => [r.threadKey, r.contactId, r.readWatermarkTimestampMs]), [[USER.alice, USER.me, m2.ts]]);
     const after = await stored();
     const readBy = (id: string) => after.find((m) => m.id === id)!.read_by;
     assert.ok(readBy(m1.id).includes('me') && readBy(m2.id).includes('me'), 'read up to the watermark');
     assert.ok(!readBy(m3.id).includes('me'), 'not beyond it');
     // A watermark before every message marks nothing and calls nothing but the list.
-    graphql = [];
+    calls.graphql = [];
     const none = await client.sendTask(markReadTask({ threadId: USER.alice, watermarkTimestampMs: 1 }));
     assert.deepEqual(none.tables, {});
     assert.ok(docs().length >= 1 && docs().every((d) => d === 'IGDMessageListOffMsysQuery'), 'no mark read mutation');
@@ -89,7 +69,7 @@ describe('Instagram: mark read, history, media, rename and new groups over Graph
     const { tables: before } = await client.sendTask(fetchMessagesTask({ threadId: USER.alice, referenceTimestampMs: oldest.timestampMs, referenceMessageId: 'none' }));
     assert.ok(before.LSInsertMessage === undefined || before.LSInsertMessage.every((m) => m.timestampMs < oldest.timestampMs));
     assert.deepEqual(docs(), ['IGDMessageListOffMsysQuery', 'IGDMessageListOffMsysQuery', 'IGDMessageListOffMsysQuery']);
-    assert.equal(lightspeed, 0);
+    assert.equal(calls.lightspeed, 0);
     // An unknown reference message is a MetaTaskError, as a refused task is.
     await assert.rejects(client.sendTask(fetchMessagesTask({ threadId: USER.alice, referenceTimestampMs: 1, referenceMessageId: 'mid.$bm90LWEtbWVzc2FnZS8x' })),
       (err: unknown) => err instanceof MetaTaskError && err.failures[0]!.task === 'fetchMessages' && err.failures[0]!.code === 'not_found');
@@ -106,7 +86,7 @@ describe('Instagram: mark read, history, media, rename and new groups over Graph
     const id = otid();
     const { tables } = await client.sendTask(sendMessageTask({ threadId: USER.alice, otid: id, attachmentFbids: [up.fbid] }));
     assert.deepEqual(docs(), ['IGDirectMediaSendMutation']);
-    assert.equal(lightspeed, 0);
+    assert.equal(calls.lightspeed, 0);
     const row = tables.LSInsertMessage![0]!;
     assert.deepEqual([row.threadKey, row.senderId, row.offlineThreadingId], [USER.alice, USER.me, String(id)]);
     const last = (await stored()).at(-1)!;
@@ -116,9 +96,9 @@ describe('Instagram: mark read, history, media, rename and new groups over Graph
     // A resend with the same otid is the same message.
     const again = await client.sendTask(sendMessageTask({ threadId: USER.alice, otid: id, attachmentFbids: [up.fbid] }));
     assert.equal(again.tables.LSInsertMessage![0]!.messageId, row.messageId);
-    lightspeed = 0;
+    calls.lightspeed = 0;
     await client.sendTask(sendMessageTask({ threadId: USER.alice, otid: otid(), attachmentFbids: [up.fbid], text: 'with a caption' }));
-    assert.equal(lightspeed, 1, 'a caption has no place in the media send: LightSpeed carries it');
+    assert.equal(calls.lightspeed, 1, 'a caption has no place in the media send: LightSpeed carries it');
     assert.equal((await stored()).at(-1)!.content.kind, 'image');
   });
 
@@ -135,7 +115,7 @@ describe('Instagram: mark read, history, media, rename and new groups over Graph
     assert.equal((await env.control<{ name: string }>('GET', `/chats/${enc(chatId)}`)).name, 'Climbing');
     await until('the rename arrives as a delta', () => events.find((e) => e.type === 'thread' && e.change === 'name' && e.name === 'Climbing'));
     assert.deepEqual(docs(), ['useCreateOpenGroupThreadOffMsysMutation', 'IGDEditThreadNameDialogOffMsysMutation']);
-    assert.equal(lightspeed, 0);
+    assert.equal(calls.lightspeed, 0);
     // A one-to-one thread cannot be renamed: a MetaTaskError, nothing changed.
     await assert.rejects(client.sendTask(renameThreadTask({ threadId: USER.alice, name: 'Nope' })), (err: unknown) => err instanceof MetaTaskError && err.failures[0]!.task === 'renameThread');
   });
@@ -144,11 +124,11 @@ describe('Instagram: mark read, history, media, rename and new groups over Graph
     const { client } = await connect();
     const made: string[] = [];
     for (let i = 1; i <= 22; i++) made.push((await env.control<{ id: string }>('POST', '/groups', { creator: 'alice', name: `Crew ${i}`, members: ['me'] })).id);
-    graphql = [];
+    calls.graphql = [];
     const { tables } = await client.sendTask(fetchThreadsTask());
     // (Thread detail queries are the stream's, for the new groups' deltas.)
-    assert.deepEqual(graphql.filter((d) => d !== 'IGDThreadDetailQuery'), ['PolarisDirectInboxQuery', 'IGDThreadListOffMsysPaginationQuery']);
-    assert.equal(lightspeed, 0);
+    assert.deepEqual(calls.graphql.filter((d) => d !== 'IGDThreadDetailQuery'), ['PolarisDirectInboxQuery', 'IGDThreadListOffMsysPaginationQuery']);
+    assert.equal(calls.lightspeed, 0);
     const keys = tables.LSDeleteThenInsertThread!.map((t) => t.threadKey);
     assert.equal(new Set(keys).size, 25, 'every thread once: 3 seeded and 22 new');
     for (const id of made) assert.ok(keys.includes((10n ** 15n + BigInt(id.slice(2))).toString()), id);
@@ -156,9 +136,9 @@ describe('Instagram: mark read, history, media, rename and new groups over Graph
     assert.equal(tables.LSInsertMessage, undefined, 'a list is not history');
     assert.equal(tables.LSUpsertSyncGroupThreadsRange![0]!.hasMoreBefore, false);
     // A first connect's snapshot pages the same way: every thread arrives.
-    graphql = [];
+    calls.graphql = [];
     const second = await connect();
-    assert.deepEqual(graphql, ['PolarisDirectInboxQuery', 'IGDThreadListOffMsysPaginationQuery']);
+    assert.deepEqual(calls.graphql, ['PolarisDirectInboxQuery', 'IGDThreadListOffMsysPaginationQuery']);
     const upserts = new Set(second.events.flatMap((e) => (e.type === 'thread' && e.change === 'upsert' ? [e.thread.threadKey] : [])));
     assert.equal(upserts.size, 25);
   });

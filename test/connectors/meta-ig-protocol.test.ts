@@ -8,12 +8,12 @@
  */
 import assert from 'node:assert/strict';
 import { SandboxClient, type WireEvent } from '../../bridges/sandbox/src/client/index.js';
-import { DGWSocket } from '../../bridges/meta/src/client/dgw-socket.js';
 import type { MetaEvent } from '../../bridges/meta/src/client/events.js';
 import { MetaTaskError } from '../../bridges/meta/src/client/errors.js';
 import { editMessageTask, sendMessageTask, sendReactionTask, typingTask, unsendMessageTask } from '../../bridges/meta/src/lightspeed/tasks.js';
 import { deriveOtid } from '../../bridges/meta/src/lightspeed/ids.js';
 import { MetaEnv, USER, GROUP_1, until } from '../helpers/meta-env.js';
+import { recordInstagramCalls } from '../helpers/instagram-calls.js';
 
 const ALICE_DM = 'dm:alice:me';
 const enc = encodeURIComponent;
@@ -27,38 +27,16 @@ const texts = (events: MetaEvent[], text: string) => events.filter((e) => e.type
 describe('MetaClient on Instagram\'s own protocol (database 223, GraphQL, mqttbypass, streamcontroller)', function () {
   this.timeout(30_000);
   const env = new MetaEnv('instagram');
-  /** GraphQL documents the client called, by friendly name. */
-  let graphql: string[] = [];
-  /** LightSpeed requests (one-off streams) the client made. */
-  let lightspeed = 0;
-  const originalRequest = DGWSocket.prototype.request;
-  const recordingFetch: typeof fetch = async (input, init) => {
-    const url = new URL(input instanceof Request ? input.url : String(input));
-    if (url.pathname === '/api/graphql') graphql.push(new URLSearchParams(String(init?.body)).get('fb_api_req_friendly_name') ?? '?');
-    return fetch(input, init);
-  };
-  beforeEach(async () => {
-    graphql = [];
-    lightspeed = 0;
-    DGWSocket.prototype.request = function (this: DGWSocket, ...args: Parameters<DGWSocket['request']>) {
-      lightspeed++;
-      return originalRequest.apply(this, args);
-    };
-    await env.start();
-  });
-  afterEach(async () => {
-    DGWSocket.prototype.request = originalRequest;
-    await env.stop();
-  });
+  const calls = recordInstagramCalls(env);
 
-  const connect = (cursors: Record<number, string | null> = {}) => env.connected({ fetch: recordingFetch, cursors });
+  const connect = (cursors: Record<number, string | null> = {}) => env.connected({ fetch: calls.fetch, cursors });
 
   it('first connect: the inbox over GraphQL, then database 223 from its seq_id; no LightSpeed sync', async () => {
     const cursors: Array<{ database: number; cursor: string | null }> = [];
-    const { client, events } = await env.connected({ fetch: recordingFetch });
+    const { client, events } = await env.connected({ fetch: calls.fetch });
     client.on('cursor', (c) => cursors.push(c));
-    assert.deepEqual(graphql, ['PolarisDirectInboxQuery']);
-    assert.equal(lightspeed, 0, 'no LightSpeed request: no mailbox sync');
+    assert.deepEqual(calls.graphql, ['PolarisDirectInboxQuery']);
+    assert.equal(calls.lightspeed, 0, 'no LightSpeed request: no mailbox sync');
     assert.equal(client.getCursor(1), null);
     const seq = client.getCursor(IG);
     assert.match(seq ?? '', /^\d+$/);
@@ -96,15 +74,15 @@ describe('MetaClient on Instagram\'s own protocol (database 223, GraphQL, mqttby
     assert.deepEqual([r.reaction.actorId, r.reaction.reaction, r.reaction.threadKey], [USER.alice, '😂', USER.alice]);
     await env.control('DELETE', `/messages/${enc(sent.id)}`, { as: 'alice' });
     await until('unsend', () => find(events, 'unsend', (e) => e.messageId === mid && e.threadKey === USER.alice));
-    assert.equal(lightspeed, 0);
+    assert.equal(calls.lightspeed, 0);
   });
 
   it('a text send goes over GraphQL (not LightSpeed), the contact sees it, and its echo carries our otid', async () => {
     const { client, events } = await connect();
     const id = otid();
     const { tables } = await client.sendTask(sendMessageTask({ threadId: USER.alice, otid: id, text: 'via graphql' }));
-    assert.deepEqual(graphql, ['PolarisDirectInboxQuery', 'IGDirectTextSendMutation']);
-    assert.equal(lightspeed, 0);
+    assert.deepEqual(calls.graphql, ['PolarisDirectInboxQuery', 'IGDirectTextSendMutation']);
+    assert.equal(calls.lightspeed, 0);
     const row = tables.LSInsertMessage![0]!;
     assert.equal(row.offlineThreadingId, String(id));
     assert.match(row.messageId, /^mid\.\$/);
@@ -129,8 +107,8 @@ describe('MetaClient on Instagram\'s own protocol (database 223, GraphQL, mqttby
     await until('its removal too', () => find(events, 'reaction-removed', (e) => e.actorId === USER.me && e.messageId === mid));
     await assert.rejects(react('👍', 'mid.$bm90LWEtbWVzc2FnZS8x'), (err: unknown) =>
       err instanceof MetaTaskError && err.failures[0]!.task === 'sendReaction' && err.failures[0]!.code === 'not_found');
-    assert.equal(lightspeed, 0);
-    assert.deepEqual(graphql.filter((d) => d === 'IGDirectReactionSendMutation').length, 4);
+    assert.equal(calls.lightspeed, 0);
+    assert.deepEqual(calls.graphql.filter((d) => d === 'IGDirectReactionSendMutation').length, 4);
   });
 
   it('edits (within Meta limits) and unsends go over GraphQL; a message the session never saw stays on LightSpeed', async () => {
@@ -152,17 +130,17 @@ describe('MetaClient on Instagram\'s own protocol (database 223, GraphQL, mqttby
     env.clockOffsetMs = 0;
     await client.sendTask(unsendMessageTask({ messageId: mid }));
     assert.equal((await msgs()).find((m) => m.content.text === 'v5' || m.deleted)!.deleted, true);
-    assert.equal(lightspeed, 0);
-    assert.equal(graphql.filter((d) => d === 'IGDirectEditMessageMutation').length, 7);
-    assert.equal(graphql.filter((d) => d === 'IGDMessageUnsendDialogOffMsysMutation').length, 1);
+    assert.equal(calls.lightspeed, 0);
+    assert.equal(calls.graphql.filter((d) => d === 'IGDirectEditMessageMutation').length, 7);
+    assert.equal(calls.graphql.filter((d) => d === 'IGDMessageUnsendDialogOffMsysMutation').length, 1);
     // An older message (before this session's snapshot, not its thread's last): its thread is unknown.
     const old = await env.control<{ id: string }>('POST', `/chats/${enc(ALICE_DM)}/messages`, { as: 'me', text: 'older' });
     await env.control('POST', `/chats/${enc(ALICE_DM)}/messages`, { as: 'alice', text: 'newer' });
     const other = await connect();
     const oldMid = `mid.$${Buffer.from(old.id).toString('base64url')}`;
-    lightspeed = 0;
+    calls.lightspeed = 0;
     await other.client.sendTask(editMessageTask({ messageId: oldMid, text: 'older, edited' }));
-    assert.equal(lightspeed, 1, 'the edit of a message whose thread is unknown went as a LightSpeed task');
+    assert.equal(calls.lightspeed, 1, 'the edit of a message whose thread is unknown went as a LightSpeed task');
     assert.equal((await env.control<{ content: { text: string } }>('GET', `/messages/${enc(old.id)}`)).content.text, 'older, edited');
   });
 
@@ -175,7 +153,7 @@ describe('MetaClient on Instagram\'s own protocol (database 223, GraphQL, mqttby
     try {
       await client.sendTask(typingTask({ threadId: USER.alice, isGroup: false, isTyping: true, threadType: 1 }));
       await until('alice sees me typing', () => seen.find((e) => e.type === 'typing' && e.user_id === 'me' && e.typing));
-      assert.equal(lightspeed, 0, 'typing did not use LightSpeed');
+      assert.equal(calls.lightspeed, 0, 'typing did not use LightSpeed');
       // The subscription opens right after connecting; give it a moment, then alice types.
       await until('typing arrives', async () => {
         await env.control('POST', `/chats/${enc(ALICE_DM)}/typing`, { as: 'alice', typing: true });
@@ -199,24 +177,24 @@ describe('MetaClient on Instagram\'s own protocol (database 223, GraphQL, mqttby
     await until('while dropped', () => texts(first.events, 'while dropped').length === 1);
     const stored = first.client.getCursor(IG)!;
     await first.client.disconnect();
-    assert.deepEqual(graphql, ['PolarisDirectInboxQuery'], 'the reconnect streamed from its seq_id');
+    assert.deepEqual(calls.graphql, ['PolarisDirectInboxQuery'], 'the reconnect streamed from its seq_id');
 
     // A restart: a new client with the stored seq_id gets exactly what happened meanwhile.
     for (const text of ['missed 1', 'missed 2']) await env.control('POST', `/chats/${enc(ALICE_DM)}/messages`, { as: 'alice', text });
     await env.control('POST', `/chats/${enc('g:1')}/messages`, { as: 'bob', text: 'missed in group' });
-    graphql = [];
+    calls.graphql = [];
     const second = await connect({ [IG]: stored });
     await until('all missed', () => ['missed 1', 'missed 2', 'missed in group'].every((t) => texts(second.events, t).length >= 1));
     await new Promise((r) => setTimeout(r, 200));
     for (const t of ['missed 1', 'missed 2', 'missed in group']) assert.equal(texts(second.events, t).length, 1, `${t} once`);
     for (const t of ['before', 'while dropped']) assert.equal(texts(second.events, t).length, 0, `${t} not again`);
-    assert.ok(!graphql.includes('PolarisDirectInboxQuery'), 'no inbox snapshot on resume');
+    assert.ok(!calls.graphql.includes('PolarisDirectInboxQuery'), 'no inbox snapshot on resume');
     assert.ok(BigInt(second.client.getCursor(IG)!) > BigInt(stored));
   });
 
   it('an unknown seq_id gets a resnapshot: the seq_id is cleared, the inbox fetched again, and the stream resumes', async () => {
     const cursors: Array<string | null> = [];
-    const client = env.client(await env.cookies(), { fetch: recordingFetch, cursors: { [IG]: '999999999' } });
+    const client = env.client(await env.cookies(), { fetch: calls.fetch, cursors: { [IG]: '999999999' } });
     const events: MetaEvent[] = [];
     client.on('event', (e) => events.push(e));
     client.on('cursor', (c) => c.database === IG && cursors.push(c.cursor));
@@ -224,7 +202,7 @@ describe('MetaClient on Instagram\'s own protocol (database 223, GraphQL, mqttby
     await until('resnapshot and a fresh seq_id', () => cursors.length >= 2 && client.state.state === 'connected' && client.getCursor(IG) !== null);
     assert.equal(cursors[0], null, 'the resnapshot cleared the seq_id first');
     assert.ok(BigInt(client.getCursor(IG)!) < 999999999n);
-    assert.deepEqual(graphql, ['PolarisDirectInboxQuery']);
+    assert.deepEqual(calls.graphql, ['PolarisDirectInboxQuery']);
     await until('threads from the new snapshot', () => find(events, 'thread', (e) => e.change === 'upsert' && e.thread.threadKey === GROUP_1));
     await env.control('POST', `/chats/${enc(ALICE_DM)}/messages`, { as: 'alice', text: 'after resnapshot' });
     await until('live again', () => texts(events, 'after resnapshot').length === 1);
