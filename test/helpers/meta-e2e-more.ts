@@ -2,7 +2,7 @@
  * More of the Messenger / Instagram e2e suite (helpers/meta-e2e.ts runs these inside its describe,
  * on its stack and login): formatting and mentions both ways, Meta's edit limits, one reaction per
  * person both ways, and every media kind (video, voice, file, sticker, GIF, shared post / reel /
- * story) from Meta, and video, voice and file to Meta with the same bytes.
+ * story) from Meta, and video, voice, file, GIF, sticker and plain audio to Meta with the same bytes.
  * Stickers, GIFs and shares are sent as the emulator's `meta_attachment` extension content
  * (bridges/meta/src/emulator/extension-rows.ts).
  */
@@ -214,6 +214,31 @@ export function metaMessageCases(suite: () => MetaSuite): void {
       assert.ok((await downloadNetworkMedia(env, content.media_id)).equals(c.bytes), `the ${c.kind} bytes`);
       assert.equal(content.mimetype, c.mimetype);
       if (c.kind === 'file') assert.equal(content.filename, 'notes.txt');
+    }
+  });
+
+  it('sends a GIF, a sticker and plain audio from Matrix as Meta\'s kinds, with the same bytes', async () => {
+    const { env, me, dm } = suite();
+    const gif = Buffer.concat([Buffer.from('GIF89a'), randomBytes(600)]);
+    const sticker = generateTestPng(12, 12);
+    const song = randomBytes(900);
+    const cases = [
+      // A GIF is uploaded as Meta's GIF (gif_id) and arrives as an animated image.
+      { type: 'm.room.message', content: { msgtype: 'm.image', body: 'party.gif' }, bytes: gif, mimetype: 'image/gif', kind: 'image' },
+      // A sticker Meta never sent goes as an image.
+      { type: 'm.sticker', content: { body: 'a sticker' }, bytes: sticker, mimetype: 'image/png', kind: 'image' },
+      // Audio that is not a voice message is uploaded without the voice_clip flag: a file on Meta.
+      { type: 'm.room.message', content: { msgtype: 'm.audio', body: 'song.mp3', filename: 'song.mp3' }, bytes: song, mimetype: 'audio/mpeg', kind: 'file' },
+    ];
+    const seen = new Set((await env.control<NetworkMessage[]>('GET', `/chats/${enc(DM_ALICE)}/messages`)).map((m) => m.id));
+    for (const c of cases) {
+      const up = await me.client.uploadContent(c.bytes, { type: c.mimetype, name: String(c.content.body) });
+      await me.client.sendEvent(dm, c.type as never, { ...c.content, url: up.content_uri, info: { mimetype: c.mimetype, size: c.bytes.length, w: 12, h: 12 } } as never);
+      const net = await waitForNetworkMessage(env, DM_ALICE, (m) => m.sender === 'me' && !seen.has(m.id) && (m.content as { mimetype?: string }).mimetype === c.mimetype);
+      seen.add(net.id);
+      const content = net.content as { kind: string; media_id: string };
+      assert.equal(content.kind, c.kind, `${c.mimetype} arrives as ${c.kind}`);
+      assert.ok((await downloadNetworkMedia(env, content.media_id)).equals(c.bytes), `the ${c.mimetype} bytes`);
     }
   });
 }
