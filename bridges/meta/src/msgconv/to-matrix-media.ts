@@ -1,12 +1,15 @@
 /**
  * One Meta media attachment (image, GIF, video, voice clip, file, sticker) -> one Matrix event.
- * Bytes are streamed: the MediaSource opens the download only when the core uploads. A download
- * or upload that fails becomes a notice saying so, never a lost attachment.
+ * Bytes are streamed: the MediaSource opens the download only when the core uploads (or first, to
+ * read a type Meta did not give). A download or upload that fails becomes a notice saying so,
+ * never a lost attachment.
  */
+import type { Readable } from 'node:stream';
 import {
   isBridgeError, partId, type ConvertContext, type ConvertedPart, type MatrixContent, type MediaSource,
 } from '@tributary/core/network/index';
 import { ATTACHMENT_TYPE, type MetaAttachmentRow } from './meta-message.js';
+import { sniffStream } from './mime-sniff.js';
 import {
   GIF_INFO_FLAGS, GIF_KEY, STICKER_ID_KEY, baseMime, cleanFilename, defaultFilename, unsupportedPart, withCaption, type MetaConvertDeps,
 } from './to-matrix-common.js';
@@ -81,12 +84,22 @@ export async function convertMetaMedia(
   const name = cleanFilename(att.filename);
   if (!source) return unsupportedPart(ctx, deps, 'An attachment without a file', name ? [name] : [], { attachmentType: att.attachmentType ?? null });
   const kind = mediaKindOf(att, source.mimetype);
-  const mimetype = source.mimetype ?? (kind === 'sticker' ? 'image/png' : 'application/octet-stream');
-  const filename = (kind === 'file' || kind === 'audio' ? name : undefined) ?? defaultFilename(kind, mimetype);
   const size = !source.isPreview && positive(att.filesize) ? att.filesize : undefined;
-  const media: MediaSource = { open: () => deps.download(source.url), mimetype, filename, ...(size !== undefined ? { size } : {}) };
   let up;
+  let mimetype = source.mimetype ?? (kind === 'sticker' ? 'image/png' : undefined);
+  let filename = '';
   try {
+    // No mimetype (Instagram's attachments carry none): the file's first bytes name it.
+    let opened: Readable | undefined;
+    if (mimetype === undefined) ({ mimetype, stream: opened } = await sniffStream(await deps.download(source.url)));
+    mimetype ??= 'application/octet-stream';
+    filename = (kind === 'file' || kind === 'audio' ? name : undefined) ?? defaultFilename(kind, mimetype);
+    const open = async (): Promise<Readable> => {
+      const ready = opened;
+      opened = undefined;
+      return ready ?? deps.download(source.url);
+    };
+    const media: MediaSource = { open, mimetype, filename, ...(size !== undefined ? { size } : {}) };
     up = await ctx.uploadMedia(media);
   } catch (err) {
     const why = isBridgeError(err) && err.reason === 'm_too_large' ? 'too large to bridge' : 'could not be downloaded';
