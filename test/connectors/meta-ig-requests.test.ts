@@ -8,9 +8,9 @@
  */
 import assert from 'node:assert/strict';
 import { BridgeError, portalKey, type RemoteMessage } from '../../shared/src/network/index.js';
-import { DGWSocket } from '../../bridges/meta/src/client/dgw-socket.js';
 import { fetchThreadsTask } from '../../bridges/meta/src/lightspeed/tasks.js';
 import { recordingConvertContext } from '../helpers/fake-login.js';
+import { recordInstagramCalls } from '../helpers/instagram-calls.js';
 import { MetaConnectorEnv, USER, enc, matrixText, ofType, until, type ControlMessage } from '../helpers/meta-connector-env.js';
 
 const DAVE = '15550000009';
@@ -23,23 +23,12 @@ describe('Meta connector: message requests (Instagram, over GraphQL)', function 
   const dave = portalKey(DAVE, USER.me);
   const fromDave = (login: Parameters<typeof ofType>[0]) => ofType(login, 'message').filter((m) => m.portal.id === DAVE && m.sender.user === DAVE);
   const daveWrites = (text: string) => env.control('POST', `/chats/${enc(DAVE_CHAT)}/messages`, { as: 'dave', text });
-  let lightspeed = 0;
-  const originalRequest = DGWSocket.prototype.request;
+  const calls = recordInstagramCalls(env);
 
   beforeEach(async () => {
-    lightspeed = 0;
-    DGWSocket.prototype.request = function (this: DGWSocket, ...args: Parameters<DGWSocket['request']>) {
-      lightspeed++;
-      return originalRequest.apply(this, args);
-    };
-    await env.start();
     env.emulator.setStranger('dave', true);
     await env.control('POST', '/accounts', { id: 'dave', name: 'Dave Stranger', phone: '+15550000009' });
     await env.control('POST', '/dms', { a: 'dave', b: 'me' });
-  });
-  afterEach(async () => {
-    DGWSocket.prototype.request = originalRequest;
-    await env.stop();
   });
 
   it('a stranger\'s message makes a request portal; accept moves it to the inbox over GraphQL', async () => {
@@ -64,7 +53,7 @@ describe('Meta connector: message requests (Instagram, over GraphQL)', function 
     const second = await env.login();
     await until('in the inbox of a new session', () => env.dir(second.api).threads.get(DAVE));
     assert.equal(env.dir(second.api).isMessageRequest(DAVE), false);
-    assert.equal(lightspeed, 0, 'no LightSpeed task');
+    assert.equal(calls.lightspeed, 0, 'no LightSpeed task');
   });
 
   it('the inbox and the thread list leave requests out; a thread fetch says PENDING', async () => {
@@ -87,7 +76,7 @@ describe('Meta connector: message requests (Instagram, over GraphQL)', function 
     assert.equal(env.dir(api).isMessageRequest(DAVE), false);
     const msgs = await env.control<ControlMessage[]>('GET', `/chats/${enc(DAVE_CHAT)}/messages`);
     assert.deepEqual([msgs.at(-1)?.content.text, msgs.at(-1)?.sender], ['hello Dave', 'me']);
-    assert.equal(lightspeed, 0);
+    assert.equal(calls.lightspeed, 0);
   });
 
   it('decline hides the request until the stranger writes again; a chat that is not a request cannot be declined', async () => {
@@ -106,6 +95,6 @@ describe('Meta connector: message requests (Instagram, over GraphQL)', function 
     assert.equal(env.dir(api).isMessageRequest(DAVE), true, 'back as a request (its folder moved first)');
     assert.equal(ofType(login, 'reaction').filter((r) => r.portal.id === DAVE).length, 0);
     await assert.rejects(api.declineMessageRequest(portalKey(USER.alice, USER.me)), (err: unknown) => err instanceof BridgeError);
-    assert.equal(lightspeed, 0);
+    assert.equal(calls.lightspeed, 0);
   });
 });

@@ -4,7 +4,6 @@
  * so a test can show an operation took Instagram's own path. Pass `calls.fetch` to the client.
  */
 import { DGWSocket } from '../../bridges/meta/src/client/dgw-socket.js';
-import type { MetaEnv } from './meta-env.js';
 
 export interface InstagramCalls {
   /** GraphQL documents called since the test began (tests may reset it). */
@@ -14,7 +13,8 @@ export interface InstagramCalls {
   readonly fetch: typeof fetch;
 }
 
-export function recordInstagramCalls(env: MetaEnv): InstagramCalls {
+/** `env`: a MetaEnv or MetaConnectorEnv (anything started and stopped around each test). */
+export function recordInstagramCalls(env: { start(): Promise<unknown>; stop(): Promise<unknown> }): InstagramCalls {
   const originalRequest = DGWSocket.prototype.request;
   const calls: InstagramCalls = {
     graphql: [],
